@@ -1,0 +1,121 @@
+"""Grade a set of submissions with the real ``nbgrader autograde``, in throw-away course copies.
+
+Used by the self-check, the demo and the tests: each batch is a fresh course folder (the
+config, ``source/<lab>``, ``tests/graders/<lab>``) with its own gradebook, so batches can
+run in parallel and never touch the instructor's gradebook. Scores are read back from the
+gradebook, where nbgrader recorded them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import notebooks as nbk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def nbgrader_env() -> dict:
+    env = dict(os.environ)
+    # nbgrader's gradebook runs `alembic` by name: this environment's bin must be on PATH.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the real nbgrader command in ``course``; raise with its output if it fails."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                          env=nbgrader_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@dataclass
+class Graded:
+    student: str
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade id -> (got, max)
+    feedback: dict[str, str] = field(default_factory=dict)  # grade id -> text shown
+    notebook: object = None
+
+    @property
+    def total(self) -> float:
+        return sum(s for s, _ in self.scores.values())
+
+
+def make_course_copy(lab: str, dest: Path, root: Path = ROOT) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(root / "source" / lab, dest / "source" / lab)
+    if (root / "tests" / "graders" / lab).is_dir():
+        shutil.copytree(root / "tests" / "graders" / lab, dest / "tests" / "graders" / lab,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def read_gradebook(course: Path, lab: str, students: list[str]) -> dict[str, Graded]:
+    from nbgrader.api import Gradebook
+
+    out: dict[str, Graded] = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in students:
+            graded = Graded(student)
+            for nb in gb.find_submission(lab, student).notebooks:
+                for grade in nb.grades:
+                    if grade.cell.cell_type == "code":
+                        graded.scores[grade.name] = (float(grade.score), float(grade.max_score))
+            path = course / "autograded" / student / lab / f"{lab}.ipynb"
+            if path.exists():
+                graded.notebook = nbk.read(path)
+                for cell in graded.notebook.cells:
+                    meta = cell.metadata.get("nbgrader", {})
+                    if meta.get("grade") and cell.cell_type == "code" and cell.outputs:
+                        graded.feedback[meta["grade_id"]] = cell.outputs[0].get("text", "")
+            out[student] = graded
+    return out
+
+
+def grade_batch(lab: str, submissions: dict[str, object], workdir: Path,
+                root: Path = ROOT) -> dict[str, Graded]:
+    """Autograde ``{student: notebook or folder}`` in one course copy (sequential nbgrader)."""
+    course = make_course_copy(lab, workdir, root)
+    nbgrader(course, "generate_assignment", lab, "--force")
+    for student, sub in submissions.items():
+        folder = course / "submitted" / student / lab
+        if isinstance(sub, (str, Path)) and Path(sub).is_dir():
+            shutil.copytree(sub, folder)
+        else:
+            folder.mkdir(parents=True)
+            nbk.write(sub, folder / f"{lab}.ipynb")
+    nbgrader(course, "autograde", lab, "--force")
+    return read_gradebook(course, lab, list(submissions))
+
+
+def grade_parallel(lab: str, submissions: dict[str, object], *, workers: int | None = None,
+                   root: Path = ROOT, keep: Path | None = None) -> dict[str, Graded]:
+    """Split the submissions over ``workers`` course copies graded side by side."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(submissions)))
+    names = list(submissions)
+    batches = [names[i::workers] for i in range(workers)]
+    base = Path(tempfile.mkdtemp(prefix=f"course-{lab}-", dir=keep))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(grade_batch, lab, {n: submissions[n] for n in batch},
+                                   base / f"batch{i}", root)
+                       for i, batch in enumerate(batches) if batch]
+            results: dict[str, Graded] = {}
+            for f in futures:
+                results.update(f.result())
+        return results
+    finally:
+        if keep is None:
+            shutil.rmtree(base, ignore_errors=True)

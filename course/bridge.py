@@ -1,0 +1,260 @@
+"""The trusted half of the bridge: call a student's function in the sandboxed kernel.
+
+Trusted to sandbox: arguments are pickled into a call folder in the shared directory.
+Sandbox to trusted: only data (``status.json``, ``.npy`` read with ``allow_pickle=False``,
+Parquet, Vega-Lite JSON), each file opened without following links, checked to be a regular
+file and counted against a size limit. Every call has a timeout; a kernel that does not
+answer after an interrupt is declared dead and every later call fails at once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import stat
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from jupyter_client.blocking.client import BlockingKernelClient
+
+_KERNEL_SOURCE = (Path(__file__).with_name("bridge_kernel.py")).read_text()
+_CALL_CODE = (
+    "__course_bridge = {{}}\n"
+    "exec(compile({src!r}, '<course-bridge>', 'exec'), __course_bridge)\n"
+    "__course_bridge['call'](globals(), {name!r}, {call_dir!r})\n"
+    "del __course_bridge\n"
+)
+
+
+def _dumps(value) -> bytes:
+    """Pickle for the kernel; functions of ``reference`` go by value, not by import."""
+    import cloudpickle
+
+    import reference
+
+    cloudpickle.register_pickle_by_value(reference)
+    try:
+        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        cloudpickle.unregister_pickle_by_value(reference)
+
+
+class BridgeError(Exception):
+    """A call to the student's code did not give a usable result."""
+
+
+class StudentError(BridgeError):
+    """The student's function raised an exception."""
+
+    def __init__(self, name: str, error: str, message: str, trace: str = ""):
+        super().__init__(f"{name} raised {error}: {message}")
+        self.error, self.message, self.trace = error, message, trace
+
+
+class CallTimeout(BridgeError):
+    """The student's function did not return in time (it was interrupted)."""
+
+
+class KernelDead(BridgeError):
+    """The kernel died or stopped answering; no later call can succeed."""
+
+
+class ResultRejected(BridgeError):
+    """The result is too large or not in a format the bridge accepts."""
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Stands for a returned object the bridge does not carry (only its type name)."""
+
+    type: str
+
+    def __repr__(self) -> str:
+        return f"<object of type {self.type}>"
+
+
+@dataclass(frozen=True)
+class VegaLite:
+    """An altair chart, as the Vega-Lite dict the student's chart produced."""
+
+    spec: dict
+
+
+class Bridge:
+    def __init__(self, connection_file: str, shared_dir: str, *, call_timeout: float = 30,
+                 max_bytes: int = 64 * 1024**2, sandbox_uid: int = 0):
+        self.shared = shared_dir
+        self.call_timeout = call_timeout
+        self.max_bytes = max_bytes
+        self.uid = sandbox_uid
+        self.dead: str | None = None
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_file(connection_file)
+        # No iopub: whatever the student's code prints during a call is simply dropped.
+        self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=True, control=True)
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+
+    # -- calling -------------------------------------------------------------------------
+    def call(self, name: str, *args, _patch: dict | None = None, timeout: float | None = None,
+             **kwargs):
+        """Call the student's ``name(*args, **kwargs)`` in the kernel and return the result.
+
+        ``_patch`` maps names of the notebook's globals to functions (usually from
+        ``reference``) that replace them during this call only; they travel by value
+        (cloudpickle), since ``reference`` cannot be imported inside the sandbox.
+        """
+        if self.dead:
+            raise KernelDead(self.dead)
+        dir_fd, call_dir = self._new_call_dir()
+        try:
+            payload = _dumps((args, kwargs, dict(_patch or {})))
+            fd = os.open("args.pkl", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                         0o644, dir_fd=dir_fd)
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+            code = _CALL_CODE.format(src=_KERNEL_SOURCE, name=name, call_dir=call_dir)
+            self._execute(code, timeout or self.call_timeout, name)
+            status = json.loads(self._read(dir_fd, "status.json", budget=[self.max_bytes]))
+            if not isinstance(status, dict) or "ok" not in status:
+                raise ResultRejected("the kernel wrote an unreadable status")
+            if not status["ok"]:
+                raise StudentError(name, str(status.get("error")), str(status.get("message")),
+                                   str(status.get("traceback", "")))
+            return self._decode(status.get("result"), dir_fd, [self.max_bytes], 0)
+        finally:
+            os.close(dir_fd)
+
+    def _new_call_dir(self) -> tuple[int, str]:
+        path = os.path.join(self.shared, "call-" + uuid.uuid4().hex)
+        os.mkdir(path, 0o755)
+        dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        if self.uid and os.geteuid() == 0:
+            os.fchown(dir_fd, self.uid, self.uid)
+        return dir_fd, path
+
+    def _execute(self, code: str, timeout: float, name: str) -> None:
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        if self._wait_reply(msg_id, timeout):
+            return
+        # Interrupt, then give the kernel a moment to unwind the student's code.
+        msg = self.kc.session.msg("interrupt_request", {})
+        self.kc.control_channel.send(msg)
+        if self._wait_reply(msg_id, 10):
+            raise CallTimeout(f"{name} did not return within {timeout:g} s and was interrupted")
+        self.dead = (f"the kernel stopped answering: {name} ran for more than {timeout:g} s "
+                     "and could not be interrupted")
+        raise KernelDead(self.dead)
+
+    def _wait_reply(self, msg_id: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                reply = self.kc.get_shell_msg(timeout=min(left, 1.0))
+            except Exception:  # noqa: BLE001 - queue.Empty: check the heartbeat and go on
+                if not self.kc.hb_channel.is_beating():
+                    self.dead = "the kernel died (it may have run out of memory or exited)"
+                    raise KernelDead(self.dead) from None
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return True
+
+    # -- reading results -----------------------------------------------------------------
+    def _read(self, dir_fd: int, name: str, budget: list[int]) -> bytes:
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            raise ResultRejected(f"bad file name in result: {name!r}")
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError as error:
+            raise ResultRejected(f"result file {name} is missing or not a file") from error
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ResultRejected(f"result file {name} is not a regular file")
+            if info.st_size > budget[0]:
+                raise ResultRejected(
+                    f"the result is too large ({info.st_size / 1e6:.1f} MB; the limit is "
+                    f"{self.max_bytes / 1e6:.0f} MB)")
+            data = f.read(budget[0] + 1)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise ResultRejected(f"the result is larger than {self.max_bytes / 1e6:.0f} MB")
+        return data
+
+    def _decode(self, node, dir_fd: int, budget: list[int], depth: int):
+        if depth > 50:
+            raise ResultRejected("the result is nested too deeply")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict):
+            raise ResultRejected("malformed result")
+        kind = node.get("$type")
+        if kind in ("list", "tuple"):
+            items = [self._decode(v, dir_fd, budget, depth + 1) for v in node.get("items", [])]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict":
+            out = {}
+            for pair in node.get("items", []):
+                key = self._decode(pair[0], dir_fd, budget, depth + 1)
+                try:
+                    out[key] = self._decode(pair[1], dir_fd, budget, depth + 1)
+                except TypeError as error:  # unhashable key
+                    raise ResultRejected("a dict key is not hashable") from error
+            return out
+        if kind == "bigint":
+            return int(str(node["value"])[:400])
+        if kind == "npscalar":
+            dtype = np.dtype(str(node["dtype"]))
+            if dtype.kind not in "biufc":
+                raise ResultRejected("bad numpy scalar")
+            return dtype.type(self._decode(node["value"], dir_fd, budget, depth + 1))
+        if kind == "ndarray":
+            data = self._read(dir_fd, node["file"], budget)
+            try:
+                return np.load(io.BytesIO(data), allow_pickle=False)
+            except ValueError as error:
+                raise ResultRejected(f"unreadable array: {error}") from error
+        if kind in ("dataframe", "series", "index"):
+            return self._decode_frame(node, kind, dir_fd, budget, depth)
+        if kind == "vegalite":
+            spec = json.loads(self._read(dir_fd, node["file"], budget))
+            if not isinstance(spec, dict):
+                raise ResultRejected("a chart spec must be a dict")
+            return VegaLite(spec)
+        if kind == "unsupported":
+            return Unsupported(str(node.get("type"))[:200])
+        raise ResultRejected(f"unknown result type {str(kind)[:50]!r}")
+
+    def _decode_frame(self, node, kind, dir_fd, budget, depth):
+        import pyarrow.parquet as pq
+
+        data = self._read(dir_fd, node["file"], budget)
+        try:
+            frame = pq.read_table(io.BytesIO(data)).to_pandas()
+        except Exception as error:  # noqa: BLE001 - any malformed Parquet is rejected alike
+            raise ResultRejected(f"unreadable DataFrame: {error}") from error
+        names = list(node.get("index_names", []))
+        if names:
+            frame = frame.set_index(list(frame.columns[: len(names)]))
+            frame.index.names = names
+        columns = [self._decode(c, dir_fd, budget, depth + 1) for c in node.get("columns", [])]
+        if len(columns) != frame.shape[1]:
+            raise ResultRejected("DataFrame columns do not match")
+        frame.columns = columns
+        if kind == "series":
+            series = frame.iloc[:, 0]
+            return series.rename(None) if columns[0] == "__series__" else series
+        if kind == "index":
+            import pandas as pd
+
+            return pd.Index(frame.iloc[:, 0].to_numpy())
+        return frame

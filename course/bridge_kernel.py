@@ -1,0 +1,115 @@
+"""The half of the bridge that runs inside the student's kernel.
+
+This file is never imported by the kernel (the course folder is not mounted in the
+sandbox): its source is sent as text with each call and run in a private namespace.
+It reads the call's arguments (pickled by the trusted side), calls the student's
+function, and writes the result as plain data: JSON for scalars and containers, ``.npy``
+for arrays, Parquet for DataFrames, the Vega-Lite dict for altair charts. The trusted side
+never unpickles anything from here.
+"""
+
+import json
+import os
+import pickle
+import traceback
+
+
+def _encode(value, call_dir, counter):
+    import numpy as np
+
+    def save(suffix, writer):
+        counter[0] += 1
+        name = f"part{counter[0]}{suffix}"
+        writer(os.path.join(call_dir, name))
+        return name
+
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        if isinstance(value, int) and abs(value) > 2**63:
+            return {"$type": "bigint", "value": str(value)}
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        return {"$type": "npscalar", "dtype": value.dtype.str,
+                "value": _encode(value.item(), call_dir, counter)}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufcUSMm":
+            return {"$type": "unsupported", "type": f"numpy array of dtype {value.dtype}"}
+        arr = np.ascontiguousarray(value)
+        return {"$type": "ndarray", "file": save(".npy", lambda p: np.save(p, arr))}
+    if isinstance(value, (list, tuple)):
+        return {"$type": type(value).__name__ if type(value) in (list, tuple) else "list",
+                "items": [_encode(v, call_dir, counter) for v in value]}
+    if isinstance(value, (range,)):
+        return {"$type": "list", "items": list(value)}
+    if isinstance(value, dict):
+        return {"$type": "dict",
+                "items": [[_encode(k, call_dir, counter), _encode(v, call_dir, counter)]
+                          for k, v in value.items()]}
+    module = type(value).__module__ or ""
+    if module.startswith("pandas"):
+        import pandas as pd
+
+        if isinstance(value, pd.Series):
+            value = value.to_frame(name="__series__" if value.name is None else value.name)
+            kind = "series"
+        elif isinstance(value, pd.Index):
+            value = value.to_frame(index=False, name="__index__")
+            kind = "index"
+        elif isinstance(value, pd.DataFrame):
+            kind = "dataframe"
+        else:
+            return {"$type": "unsupported", "type": f"{module}.{type(value).__name__}"}
+        columns = [_encode(c, call_dir, counter) for c in value.columns]
+        frame = value.copy()
+        frame.columns = [f"c{i}" for i in range(frame.shape[1])]
+        index_names = [str(n) if n is not None else None for n in frame.index.names]
+        frame = frame.reset_index(drop=False)
+        frame.columns = [str(c) for c in frame.columns]
+        return {"$type": kind, "columns": columns, "index_names": index_names,
+                "file": save(".parquet", lambda p: frame.to_parquet(p, index=False))}
+    if module.startswith("altair") and hasattr(value, "to_dict"):
+        import altair as alt
+
+        with alt.data_transformers.disable_max_rows():
+            spec = value.to_dict()
+
+        def write(p):
+            with open(p, "w") as f:
+                json.dump(spec, f)
+
+        return {"$type": "vegalite", "file": save(".json", write)}
+    return {"$type": "unsupported", "type": f"{module}.{type(value).__qualname__}"}
+
+
+def call(namespace, name, call_dir):
+    status = {}
+    try:
+        with open(os.path.join(call_dir, "args.pkl"), "rb") as f:
+            args, kwargs, patch = pickle.load(f)
+        function = namespace.get(name)
+        if function is None:
+            raise NameError(f"name '{name}' is not defined in the notebook")
+        if not callable(function):
+            raise TypeError(f"'{name}' is not a function")
+        # The grader may swap in correct versions of the helpers this function calls, so
+        # that a mistake in one exercise costs the points of that exercise only.
+        missing = object()
+        saved = {key: namespace.get(key, missing) for key in patch}
+        namespace.update(patch)
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            for key, value in saved.items():
+                if value is missing:
+                    namespace.pop(key, None)
+                else:
+                    namespace[key] = value
+        status = {"ok": True, "result": _encode(result, call_dir, [0])}
+    except BaseException as error:  # noqa: BLE001 - a student's SystemExit is a failure too
+        frames = traceback.extract_tb(error.__traceback__)[1:]
+        status = {"ok": False, "error": type(error).__name__, "message": str(error)[:2000],
+                  "traceback": "".join(traceback.format_list(frames[-5:]))[-3000:]}
+    with open(os.path.join(call_dir, "status.json.tmp"), "w") as f:
+        json.dump(status, f)
+    os.replace(os.path.join(call_dir, "status.json.tmp"), os.path.join(call_dir, "status.json"))

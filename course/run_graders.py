@@ -1,0 +1,80 @@
+"""Run a lab's hidden graders against a live student kernel, in a trusted process.
+
+``python -m course.run_graders LAB CONNECTION SHARED OUT.json`` runs pytest on
+``tests/graders/LAB`` with the course plug-in and writes one JSON record per property.
+The executor starts it as a subprocess: a grader that crashes or hangs costs only this
+process, never nbgrader's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def graders_dir(lab: str, root: Path = COURSE_ROOT) -> Path:
+    return root / "tests" / "graders" / lab
+
+
+def grade_ids_with_graders(lab: str, root: Path = COURSE_ROOT) -> set[str]:
+    folder = graders_dir(lab, root)
+    return {p.stem[len("test_"):] for p in folder.glob("test_*.py")} if folder.is_dir() else set()
+
+
+def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str],
+        call_timeout: float, total_timeout: float, max_bytes: int,
+        root: Path = COURSE_ROOT) -> list[dict]:
+    """Run the graders of ``grade_ids`` in a subprocess; return their records."""
+    folder = graders_dir(lab, root)
+    files = [str(folder / f"test_{g}.py") for g in grade_ids if (folder / f"test_{g}.py").exists()]
+    if not files:
+        return []
+    out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
+    cmd = [sys.executable, "-m", "course.run_graders", "--out", str(out),
+           "--kernel-connection", connection, "--kernel-shared", shared,
+           "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
+           "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
+    engine = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (engine, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=total_timeout)
+    except subprocess.TimeoutExpired:
+        return [_whole_run_failed(g, f"grading stopped after {total_timeout:g} s")
+                for g in grade_ids]
+    if not out.exists():
+        tail = (proc.stdout + proc.stderr)[-2000:]
+        raise RuntimeError(f"the graders of {lab} crashed (exit {proc.returncode}):\n{tail}")
+    return json.loads(out.read_text())
+
+
+def _whole_run_failed(grade_id: str, why: str) -> dict:
+    return {"grade_id": grade_id, "test": "all", "property": "grading finished in time",
+            "passed": False, "message": why}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import pytest
+
+    from .pytest_plugin import Recorder
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    args, rest = parser.parse_known_args(argv)
+    recorder = Recorder()
+    code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "course.pytest_plugin",
+                        "--assert=plain", "-o", "addopts=", "--no-header", "-rN",
+                        "-W", "ignore", *rest], plugins=[recorder])
+    Path(args.out).write_text(json.dumps(recorder.results))
+    return 0 if code in (0, 1) else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""nbgrader configuration of the course: plain `nbgrader autograde LAB` is sandboxed and
+runs the hidden graders, because Execute is replaced by course.executor.SandboxedExecute."""
+
+import os
+import sys
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # the `course` package, also when it is not pip-installed
+
+from course.executor import SandboxedExecute  # noqa: E402
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "inside-neural-networks"
+c.CourseDirectory.root = HERE
+
+# Autograde: nbgrader's own pipeline with Execute replaced by the sandboxed executor.
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# A deleted locked cell (test or prose) comes back from the gradebook instead of vanishing.
+c.OverwriteCells.add_missing_cells = True
+
+# Time budgets.
+c.SandboxedExecute.timeout = 120  # seconds per cell
+c.SandboxedExecute.startup_timeout = 60
+c.SandboxedExecute.call_timeout = 30  # one call of a student function by a grader
+c.SandboxedExecute.grading_timeout = 600  # all hidden graders of one notebook
+c.SandboxedExecute.max_result_bytes = 64 * 1024**2
+
+# The sandbox (course/sandbox.py): limits of the student's kernel.
+c.Sandbox.memory_limit = 4 * 1024**3  # address space per process
+c.Sandbox.max_processes = 256
+c.Sandbox.cpu_time = 900  # CPU seconds per process
+c.Sandbox.file_size = 512 * 1024**2
+c.Sandbox.open_files = 1024
+c.Sandbox.tmpfs_size = 1024**3  # private home and /tmp together are capped at this each
+
+# Feedback: keep long outputs of students' cells from bloating the autograded notebooks.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60

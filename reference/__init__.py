@@ -1,0 +1,1 @@
+"""Reference solutions and shared utilities for the MNIST neural-network labs."""
