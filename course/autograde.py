@@ -30,11 +30,11 @@ def nbgrader_env() -> dict:
     return env
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real nbgrader command in ``course``; raise with its output if it fails."""
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
                           env=nbgrader_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {proc.returncode}):\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
@@ -63,16 +63,22 @@ def make_course_copy(lab: str, dest: Path, root: Path = ROOT) -> Path:
 
 
 def read_gradebook(course: Path, lab: str, students: list[str]) -> dict[str, Graded]:
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     out: dict[str, Graded] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in students:
             graded = Graded(student)
-            for nb in gb.find_submission(lab, student).notebooks:
+            out[student] = graded
+            try:
+                submission = gb.find_submission(lab, student)
+            except MissingEntry:  # nbgrader could not even record it
+                continue
+            for nb in submission.notebooks:
                 for grade in nb.grades:
                     if grade.cell.cell_type == "code":
-                        graded.scores[grade.name] = (float(grade.score), float(grade.max_score))
+                        graded.scores[grade.name] = (float(grade.score or 0),
+                                                     float(grade.max_score))
             path = course / "autograded" / student / lab / f"{lab}.ipynb"
             if path.exists():
                 graded.notebook = nbk.read(path)
@@ -80,13 +86,16 @@ def read_gradebook(course: Path, lab: str, students: list[str]) -> dict[str, Gra
                     meta = cell.metadata.get("nbgrader", {})
                     if meta.get("grade") and cell.cell_type == "code" and cell.outputs:
                         graded.feedback[meta["grade_id"]] = cell.outputs[0].get("text", "")
-            out[student] = graded
     return out
 
 
 def grade_batch(lab: str, submissions: dict[str, object], workdir: Path,
-                root: Path = ROOT) -> dict[str, Graded]:
-    """Autograde ``{student: notebook or folder}`` in one course copy (sequential nbgrader)."""
+                root: Path = ROOT, *, tolerate: bool = False) -> dict[str, Graded]:
+    """Autograde ``{student: notebook or folder}`` in one course copy (sequential nbgrader).
+
+    With ``tolerate``, a failing nbgrader run (a broken submission) still returns what the
+    gradebook holds for every student.
+    """
     course = make_course_copy(lab, workdir, root)
     nbgrader(course, "generate_assignment", lab, "--force")
     for student, sub in submissions.items():
@@ -96,12 +105,13 @@ def grade_batch(lab: str, submissions: dict[str, object], workdir: Path,
         else:
             folder.mkdir(parents=True)
             nbk.write(sub, folder / f"{lab}.ipynb")
-    nbgrader(course, "autograde", lab, "--force")
+    nbgrader(course, "autograde", lab, "--force", check=not tolerate)
     return read_gradebook(course, lab, list(submissions))
 
 
 def grade_parallel(lab: str, submissions: dict[str, object], *, workers: int | None = None,
-                   root: Path = ROOT, keep: Path | None = None) -> dict[str, Graded]:
+                   root: Path = ROOT, keep: Path | None = None,
+                   tolerate: bool = False) -> dict[str, Graded]:
     """Split the submissions over ``workers`` course copies graded side by side."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(submissions)))
     names = list(submissions)
@@ -110,7 +120,7 @@ def grade_parallel(lab: str, submissions: dict[str, object], *, workers: int | N
     try:
         with ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(grade_batch, lab, {n: submissions[n] for n in batch},
-                                   base / f"batch{i}", root)
+                                   base / f"batch{i}", root, tolerate=tolerate)
                        for i, batch in enumerate(batches) if batch]
             results: dict[str, Graded] = {}
             for f in futures:

@@ -93,6 +93,7 @@ class Bridge:
         self.max_bytes = max_bytes
         self.uid = sandbox_uid
         self.dead: str | None = None
+        self.hung: set[str] = set()  # functions that once ran out of time fail at once after
         self.kc = BlockingKernelClient()
         self.kc.load_connection_file(connection_file)
         # No iopub: whatever the student's code prints during a call is simply dropped.
@@ -112,6 +113,8 @@ class Bridge:
         """
         if self.dead:
             raise KernelDead(self.dead)
+        if name in self.hung:
+            raise CallTimeout(f"{name} did not return in time on an earlier call (interrupted)")
         dir_fd, call_dir = self._new_call_dir()
         try:
             payload = _dumps((args, kwargs, dict(_patch or {})))
@@ -146,6 +149,7 @@ class Bridge:
         # Interrupt, then give the kernel a moment to unwind the student's code.
         msg = self.kc.session.msg("interrupt_request", {})
         self.kc.control_channel.send(msg)
+        self.hung.add(name)
         if self._wait_reply(msg_id, 10):
             raise CallTimeout(f"{name} did not return within {timeout:g} s and was interrupted")
         self.dead = (f"the kernel stopped answering: {name} ran for more than {timeout:g} s "

@@ -10,8 +10,8 @@ Wired into ``nbgrader autograde`` by ``nbgrader_config.py``. For each notebook i
    cell's result. nbgrader's SaveAutoGrades then reads the score from there.
 
 Score of a grade cell = points x (passed hidden properties / all of them); a cell with no
-hidden grader scores by its own visible asserts (all or nothing). Nothing the student's code prints can become a
-score: all outputs of grade cells are replaced.
+hidden grader scores by its own visible asserts (all or nothing). Nothing the student's
+code prints can become a score: all outputs of grade cells are replaced.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from pathlib import Path
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
-from traitlets import Bool, Float, Integer, Unicode
-
 from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, Integer, Unicode
 
 from . import feedback, run_graders
 from .kernel import SandboxedKernelManager
@@ -35,15 +34,15 @@ def _unsafe_requested() -> bool:
 
 
 class SandboxedExecute(Execute):
-    call_timeout = Float(30.0, help="Seconds a grader waits for one call of a student function").tag(
-        config=True
-    )
+    call_timeout = Float(
+        30.0, help="Seconds a grader waits for one call of a student function"
+    ).tag(config=True)
     grading_timeout = Float(600.0, help="Seconds all hidden graders of a notebook may take").tag(
         config=True
     )
-    max_result_bytes = Integer(64 * 1024**2, help="Largest result a student function may return").tag(
-        config=True
-    )
+    max_result_bytes = Integer(
+        64 * 1024**2, help="Largest result a student function may return"
+    ).tag(config=True)
     unsafe_no_sandbox = Bool(
         False, help="Run student code without the sandbox (UNSAFE; for machines without bwrap)"
     ).tag(config=True)

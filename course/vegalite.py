@@ -24,6 +24,8 @@ _COMPOSITES = ("layer", "vconcat", "hconcat", "concat")
 _CHECKS = ("mark", "encodings", "data")
 _MAX_DEPTH = 30
 _RTOL, _ATOL = 1e-9, 1e-12
+_MAX_MESSAGE = 400  # untrusted names and values end up in messages: keep them readable
+_UNSET = object()
 
 
 class ChartSpecError(ValueError):
@@ -147,14 +149,14 @@ def _encoding(channel, enc, path):
         if not isinstance(kind, str) or _TYPES.get(kind, kind) not in _TYPES.values():
             _fail(path, f"unknown type {str(kind)[:30]!r}")
         kind = _TYPES.get(kind, kind)
-    sort = enc.get("sort", "default")
+    sort = enc.get("sort", _UNSET)
     if isinstance(sort, list):
         sort = tuple(_canon(v) for v in sort)
     elif sort is None or isinstance(sort, dict):
         sort = "none" if sort is None else f"by {_canon(sort)}"
-    elif not isinstance(sort, str):
+    elif sort is not _UNSET and not isinstance(sort, str):
         _fail(path, "sort must be a list, text, an object or null")
-    return Encoding(name, kind, aggregate, None if sort == "default" else sort, inferred)
+    return Encoding(name, kind, aggregate, None if sort is _UNSET else sort, inferred)
 
 
 def _encodings(spec, inherited, path):
@@ -163,7 +165,7 @@ def _encodings(spec, inherited, path):
     if not isinstance(raw, dict):
         _fail(path, "encoding must be an object")
     for channel, enc in raw.items():
-        where = f"{path}.encoding.{channel}"
+        where = f"{path}.encoding.{str(channel)[:30]}"
         if enc is None:
             encodings.pop(channel, None)
         elif isinstance(enc, list):
@@ -344,9 +346,9 @@ def _compare_data(got, exp, at, out):
                 # A column under another name counts if it is drawn on the same channel.
                 renamed = item.field not in got.data.columns and isinstance(have, Encoding)
                 pairs[item.field] = have.field if renamed and have.field else item.field
-    pairs = {c: pairs[c] for c in exp.data.columns if c in pairs} or {
-        c: c for c in exp.data.columns
-    }
+    pairs = pairs or {c: c for c in exp.data.columns}
+    # Float columns last, so that rows line up by their exact keys before values are compared.
+    pairs = {c: pairs[c] for c in sorted(pairs, key=lambda c: exp.data[c].dtype.kind == "f")}
     for name, theirs in list(pairs.items()):
         if theirs not in got.data.columns:
             out.append(f"{at}data: no column {theirs}")
@@ -402,4 +404,4 @@ def chart_differences(got, expected, *, check=_CHECKS) -> list[str]:
         return [str(exc)]
     out: list[str] = []
     _compare(got, exp, set(check), "", out)
-    return out
+    return [m if len(m) <= _MAX_MESSAGE else m[: _MAX_MESSAGE - 3] + "..." for m in out]

@@ -152,16 +152,11 @@ def _as_labels(y, name):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {y.shape}")
-    if y.dtype.kind in "iub":
-        return y.astype(np.int64)
-    try:
-        as_int = y.astype(np.int64)
-        ok = bool(np.all(as_int == y.astype(np.float64)))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must hold integer class labels")
-    return as_int
+    # Float labels such as 3.0 are accepted; anything else that is not an integer is not.
+    is_whole = y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.trunc(y))
+    if y.dtype.kind not in "iub" and not is_whole:
+        raise ValueError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+    return y.astype(np.int64)
 
 
 def _long_frame(keys, means):
@@ -210,23 +205,14 @@ def calculate_activation_matrix(X, y, nn):
 def calculate_activation_matrix_loop(X, y, nn):
     """Same result as `calculate_activation_matrix`, one forward pass per label.
 
-    Kept for the benchmark: this is the straightforward way, and it repeats the Python
-    and BLAS overheads once per class.
+    Kept for the benchmark: this is the straightforward way, and it pays the Python and
+    BLAS call overheads once per class instead of once.
     """
-    y = _as_labels(y, "y")
-    X = np.asarray(X)
-    frames = []
-    for label in np.unique(y):
-        average = get_average_activations(X[y == label], nn)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "neuron": np.arange(len(average), dtype=np.int64),
-                    "label": np.full(len(average), label, dtype=np.int64),
-                    "activation": average,
-                }
-            )
-        )
+    y, X = _as_labels(y, "y"), np.asarray(X)
+    frames = [
+        _long_frame({"label": [label]}, get_average_activations(X[y == label], nn)[np.newaxis])
+        for label in np.unique(y)
+    ]
     if not frames:
         return _long_frame({"label": []}, np.empty((0, 0)))
     return pd.concat(frames, ignore_index=True)

@@ -133,10 +133,9 @@ def neuron_activation_matrix_errors(activations, num_neurons):
     """
     top = get_top_neurons(activations, num_neurons)
     data = filter_activations(activations, top)
-    data["subset"] = (
-        "true " + data["true_label"].astype(str)
-        + ", predicted " + data["predicted_label"].astype(str)
-    )
+    data["subset"] = [
+        subset_name(t, p) for t, p in zip(data["true_label"], data["predicted_label"], strict=True)
+    ]
     order = list(pd.unique(data["subset"]))
     return (
         alt.Chart(_inline(data))

@@ -4,7 +4,6 @@ real lab: it grades in seconds, with the course's real config, sandbox and grade
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,10 +73,11 @@ def test_scale(student, x, k):
 }
 
 
-def make_course(dest: Path) -> Path:
+def make_course(dest: Path, extra_config: str = "") -> Path:
     """Write the tiny course into ``dest`` (config copied from the real course)."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    config = (ROOT / "nbgrader_config.py").read_text() + "\n" + extra_config
+    (dest / "nbgrader_config.py").write_text(config)
     nbk.write(SOURCE, dest / "source" / LAB / f"{LAB}.ipynb")
     graders = dest / "tests" / "graders" / LAB
     graders.mkdir(parents=True, exist_ok=True)

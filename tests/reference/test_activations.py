@@ -284,3 +284,21 @@ def test_top_neurons_work_on_the_errors_frame():
     )
     # Means over the subsets: 0.3, 0.4, 0.3; the tie between 0 and 2 goes to 0.
     assert get_top_neurons(errors, 2) == [1, 0]
+
+
+def test_float_labels_that_are_whole_numbers_are_accepted():
+    model = make_mlp((3,), "relu", 3, 2, seed=8)
+    X = np.random.default_rng(9).normal(size=(4, 2))
+    as_floats = calculate_activation_matrix(X, [0.0, 2.0, 2.0, 0.0], model)
+    pd.testing.assert_frame_equal(as_floats, calculate_activation_matrix(X, [0, 2, 2, 0], model))
+
+
+@pytest.mark.parametrize("labels", [[0.5, 1.0], ["a", "b"], [np.nan, 1.0], [[0], [1]]])
+def test_labels_must_be_integers(labels):
+    with pytest.raises(ValueError, match="labels|one-dimensional"):
+        confusion_matrix_frame(labels, [0, 1])
+
+
+def test_wrong_number_of_features_is_an_error():
+    with pytest.raises(ValueError, match="features"):
+        get_layer_output(toy_model(), np.ones((2, 3)), 2)

@@ -105,7 +105,7 @@ def test_errors_matrix_names_subsets_in_order_of_appearance(errors):
 
 
 def test_big_frames_serialize_inline():
-    n_hidden, labels = 768, 14  # more rows than altair's default limit of 5000
+    n_hidden, labels = 768, 7  # 5376 rows: more than altair's default limit of 5000
     big = pd.DataFrame(
         {
             "neuron": np.tile(np.arange(n_hidden), labels),
