@@ -8,8 +8,12 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
@@ -17,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # the `course` package, also when it is not pip-installed
 
 from course.executor import SandboxedExecute  # noqa: E402
+from course.sanitize import DropEmptyGraderMetadata  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -33,8 +38,17 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-# A deleted locked cell (test or prose) comes back from the gradebook instead of vanishing.
+# A deleted locked cell (test or prose) comes back from the gradebook instead of vanishing;
+# DropEmptyGraderMetadata keeps a duplicated grade cell from crashing that step.
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    DropEmptyGraderMetadata,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 
 # Time budgets.
 c.SandboxedExecute.timeout = 120  # seconds per cell

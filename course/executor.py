@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
 
@@ -93,8 +93,11 @@ class SandboxedExecute(Execute):
                 for index, cell in enumerate(nb.cells):
                     try:
                         self.preprocess_cell(cell, resources, index)
-                    except DeadKernelError:
-                        why = feedback.kernel_died_message(index, nb.cells)
+                    except (DeadKernelError, CellTimeoutError) as error:
+                        # Dead, or alive but silent (e.g. the student broke builtins the
+                        # kernel itself needs): no later cell or check can run.
+                        dead = isinstance(error, DeadKernelError)
+                        why = feedback.kernel_died_message(index, nb.cells, dead)
                         self.log.warning("%s", why)
                         records = feedback.all_failed(grade_cells, why)
                         return

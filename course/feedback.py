@@ -65,7 +65,8 @@ def all_failed(grade_cells, why: str) -> list[dict]:
             for c in grade_cells]
 
 
-def kernel_died_message(index: int, cells) -> str:
-    return (f"The kernel died while running cell {index + 1} of {len(cells)} (it may have run "
-            "out of memory, exited, or been killed); the cells after it were not run and "
-            "their checks could not be done.")
+def kernel_died_message(index: int, cells, dead: bool = True) -> str:
+    what = ("The kernel died" if dead else "The kernel stopped answering")
+    return (f"{what} while running cell {index + 1} of {len(cells)} (it may have run out of "
+            "memory, exited, been killed, or had Python itself broken); the cells after it "
+            "were not run and their checks could not be done.")

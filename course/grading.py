@@ -25,6 +25,7 @@ __all__ = [
     "expect_list",
     "expect_columns",
     "expect_frame",
+    "as_chart",
     "chart_view",
     "only_channels",
     "expect_chart",
@@ -94,6 +95,15 @@ def as_array(got, what: str) -> np.ndarray:
     return got
 
 
+def _num(value) -> str:
+    """A number as a student would write it (no numpy type around it)."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, (np.floating, float)):
+        return repr(float(value))
+    return short(value, 60)
+
+
 def _close(got, expected, rtol, atol):
     return np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
 
@@ -109,7 +119,7 @@ def expect_array(got, expected, *, what: str, rtol: float, atol: float) -> np.nd
         where = tuple(int(i) for i in np.argwhere(~ok)[0])
         index = where if len(where) != 1 else where[0]
         message = (f"{what}: {int((~ok).sum())} of {ok.size} values differ; "
-                   f"at index {index} expected {expected[where]!r}, got {arr[where]!r}")
+                   f"at index {index} expected {_num(expected[where])}, got {_num(arr[where])}")
         if arr.size <= 12:
             message += f"\nexpected {short(expected)}\ngot      {short(arr)}"
         raise AssertionError(message)
@@ -227,8 +237,8 @@ def expect_frame(got, expected: pd.DataFrame, *, what: str, keys, value_cols=(),
             i = int(np.argmin(ok))
             at = ", ".join(f"{k}={int(exp.at[i, k])}" for k in keys)
             raise AssertionError(f"{what}: {int((~ok).sum())} of {len(ok)} values of "
-                                 f"{column!r} differ; for {at} expected {want[i]!r}, "
-                                 f"got {have[i]!r}")
+                                 f"{column!r} differ; for {at} expected {_num(want[i])}, "
+                                 f"got {_num(have[i])}")
     return got
 
 
@@ -261,6 +271,13 @@ def _key_difference(got, expected, keys) -> str:
         parts.append(f"{len(added)} rows are not expected, e.g. {names} = "
                      f"{short(added[:4], 120)}")
     return "; " + "; ".join(parts) if parts else ""
+
+
+def as_chart(got, what: str) -> View:
+    """The normalized Vega-Lite view of a chart the student returned (`VegaLite`)."""
+    if not isinstance(got, VegaLite):
+        raise AssertionError(f"{what}: expected an altair chart, got {describe(got)}")
+    return chart_view(got, what)
 
 
 def chart_view(chart, what: str = "the chart") -> View:
@@ -300,9 +317,7 @@ def expect_chart(got, expected, *, what: str, channels=None,
     ``check`` picks among mark, encodings and data (see `course.vegalite.chart_differences`).
     Returns the student's normalized chart.
     """
-    if not isinstance(got, VegaLite):
-        raise AssertionError(f"{what}: expected an altair chart, got {describe(got)}")
-    have, want = chart_view(got, what), chart_view(expected)
+    have, want = as_chart(got, what), chart_view(expected)
     if channels is not None:
         have, want = only_channels(have, channels), only_channels(want, channels)
     differences = chart_differences(have, want, check=check)
@@ -324,7 +339,7 @@ def tooltip_fields(view: View) -> set:
 def expect_tooltip(got, *, what: str, required, one_of=()):
     """Each view of chart ``got`` shows every field of ``required`` in its tooltip, and all
     fields of at least one of the alternatives in ``one_of`` (a list of field sets)."""
-    have = chart_view(got, what) if not isinstance(got, View) else got
+    have = got if isinstance(got, View) else as_chart(got, what)
     views = [have] if have.kind == "view" else have.children
     for i, view in enumerate(views):
         where = what if have.kind == "view" else f"{what}, chart {i}"

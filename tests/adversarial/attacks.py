@@ -88,7 +88,10 @@ json.dump = _evil_dump
 def attacks(host_port: int) -> dict[str, tuple[object, str]]:
     """name -> (submission, what the feedback or outcome must show)."""
     a = {
-        "import_reference": (with_add(_cheat("import reference")), "ModuleNotFoundError"),
+        "import_reference": (with_add(_cheat("import reference")), "[FAIL]"),
+        "import_reference_uncaught": (with_add(
+            "def add(a, b):\n    from reference.activations import get_top_neurons\n"
+            "    return a + b"), "ModuleNotFoundError"),
         "read_grader_by_path": (with_add(_cheat(
             f"open('{ROOT}/tests/graders/activation_matrix/test_correct_top_neurons.py').read()"
         )), "FAIL"),
@@ -114,10 +117,13 @@ def attacks(host_port: int) -> dict[str, tuple[object, str]]:
             "class Equal:\n    def __eq__(self, other):\n        return True\n\n"
             "def add(a, b):\n    return Equal()"), "object of type"),
         "monkeypatch_numpy_and_asserts": (with_cell(
-            "import numpy, numpy.testing, builtins\n"
+            "import numpy, numpy.testing, pandas.testing\n"
             "numpy.testing.assert_allclose = lambda *a, **k: None\n"
-            "numpy.allclose = lambda *a, **k: True\nbuiltins.isinstance = lambda *a: True"),
+            "pandas.testing.assert_frame_equal = lambda *a, **k: None\n"
+            "numpy.allclose = lambda *a, **k: True\nnumpy.array_equal = lambda *a, **k: True"),
             "FAIL"),
+        "break_builtins_in_kernel": (with_cell(
+            "import builtins\nbuiltins.isinstance = lambda *a: True"), "stopped answering"),
         "monkeypatch_bridge_status": (with_cell(
             "import json\n_d = json.dump\n"
             "json.dump = lambda obj, f, **k: _d({'ok': True, 'result': 3}, f)"), "FAIL"),

@@ -40,7 +40,7 @@ NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 settings.register_profile("grading-noshrink", settings.get_profile("grading"), phases=NO_SHRINK)
 # Fewer examples, for solutions checked elsewhere too (the lead's end-to-end check).
 settings.register_profile("grading-quick", settings.get_profile("grading"), phases=NO_SHRINK,
-                          max_examples=6)
+                          max_examples=3)
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADERS = ROOT / "tests" / "graders" / "activation_matrix"
@@ -146,18 +146,23 @@ def reference_namespace() -> dict:
 _MODULES: dict = {}
 
 
-def grader(grade_id):
-    if grade_id not in _MODULES:
+def grader(grade_id, profile_name="grading"):
+    """The grader module, imported under ``profile_name``: @given takes the settings that
+    are current when a test is decorated (the grading run loads its profile first too)."""
+    key = (grade_id, profile_name)
+    if key not in _MODULES:
         path = GRADERS / f"test_{grade_id}.py"
-        spec = importlib.util.spec_from_file_location(f"graders_am_{grade_id}", path)
+        name = f"graders_am_{grade_id}_{profile_name.replace('-', '_')}"
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _MODULES[grade_id] = module
-    return _MODULES[grade_id]
+        with profile(profile_name):
+            spec.loader.exec_module(module)
+        _MODULES[key] = module
+    return _MODULES[key]
 
 
-def properties(grade_id):
-    module = grader(grade_id)
+def properties(grade_id, profile_name="grading"):
+    module = grader(grade_id, profile_name)
     return [(name, getattr(module, name)) for name in sorted(dir(module))
             if name.startswith("test_") and callable(getattr(module, name))]
 
@@ -174,16 +179,15 @@ def profile(name):
 def run_cell(student, grade_id, *, profile_name="grading-noshrink", first_failure=False):
     """{property name: None if it passed, else the student's feedback message}."""
     outcome = {}
-    with profile(profile_name):
-        for name, test in properties(grade_id):
-            try:
-                test(student)
-            except (AssertionError, StudentError) as error:
-                outcome[name] = course.pytest_plugin.student_message(error)
-                if first_failure:
-                    break
-            else:
-                outcome[name] = None
+    for name, test in properties(grade_id, profile_name):
+        try:
+            test(student)
+        except (AssertionError, StudentError) as error:
+            outcome[name] = course.pytest_plugin.student_message(error)
+            if first_failure:
+                break
+        else:
+            outcome[name] = None
     return outcome
 
 

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 import reference.activations as ref
 import reference.charts as charts
-from course.bridge import VegaLite
-from course.grading import chart_view, expect_chart, expect_type
+from course.grading import as_chart, expect_chart
 from course.strategies import activation_frames, trained_subset
 
 PATCH = {"neuron_activation_matrix": charts.neuron_activation_matrix,
@@ -35,7 +34,7 @@ def test_one_matrix_per_label(student, frame, data):
     """A vertical stack (vconcat) with one matrix per label."""
     n, labels = _draw_args(frame, data)
     what = f"all_neuron_activation_matrices(activations, {n}, {labels})"
-    view = chart_view(expect_type(stack(student, frame, n, labels), VegaLite, what), what)
+    view = as_chart(stack(student, frame, n, labels), what)
     assert view.kind == "vconcat" and len(view.children) == len(labels), (
         f"{what}: expected a vconcat of {len(labels)} charts, got "
         + (f"a single {view.mark} chart" if view.kind == "view"

@@ -20,6 +20,10 @@ def averages(student, X, nn):
     return student.get_average_activations(X, nn, _patch=PATCH)
 
 
+def _instances(n):
+    return f"{n} instance" + ("" if n == 1 else "s")
+
+
 def _sizes(model):
     return [int(w.shape[1]) for w in model.coefs_[:-1]]
 
@@ -31,7 +35,7 @@ def test_one_value_per_hidden_neuron(student, case):
     sizes = _sizes(case.model)
     assert got.shape == (sum(sizes),), (
         f"get_average_activations(X, nn) for hidden layer sizes {tuple(sizes)} and "
-        f"{len(case.X)} instances: expected {sum(sizes)} numbers (shape ({sum(sizes)},)), "
+        f"{_instances(len(case.X))}: expected {sum(sizes)} numbers (shape ({sum(sizes)},)), "
         f"got shape {got.shape}")
 
 
@@ -40,7 +44,7 @@ def test_mean_over_instances(student, case):
     """Each value is a neuron's mean activation over the instances, first hidden layer first."""
     got = averages(student, case.X, case.model)
     expect_array(got, ref.get_average_activations(case.X, case.model),
-                 what=f"get_average_activations(X, nn) with {len(case.X)} instances", **TOL)
+                 what=f"get_average_activations(X, nn) with {_instances(len(case.X))}", **TOL)
 
 
 @given(case=model_cases(min_rows=1, max_rows=1))
