@@ -134,25 +134,28 @@ class Sandbox(LoggingConfigurable):
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             cmd += ["--unshare-user"]
+        # The private writable folders first: a read-only mount below /tmp (a course checked
+        # out in /tmp, say) must be laid over the tmpfs, not hidden by it.
+        private = ("/tmp", "/dev/shm", "/home")
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        for folder in private:
+            cmd += ["--perms", "01777", "--size", str(self.tmpfs_size), "--tmpfs", folder]
         for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
             target = os.path.realpath(f"/{link}")
             if os.path.islink(f"/{link}") and target.startswith("/usr/"):
                 cmd += ["--symlink", target.lstrip("/"), f"/{link}"]
-        made: set[str] = set()
+        made: set[str] = set(private) | {"/dev"}
         for path in self.ro_paths():
             for parent in _parents(path):
                 if parent not in made:
                     cmd += ["--perms", "0755", "--dir", parent]
                     made.add(parent)
             cmd += ["--ro-bind", path, path]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "01777", "--size", str(self.tmpfs_size), "--tmpfs", "/tmp",
-                "--perms", "01777", "--size", str(self.tmpfs_size), "--tmpfs", "/dev/shm",
-                "--perms", "01777", "--size", str(self.tmpfs_size), "--tmpfs", "/home",
-                "--ro-bind", submission, "/submission"]
+        cmd += ["--ro-bind", submission, "/submission"]
         for parent in _parents(shared):
-            if parent not in made and parent != "/tmp":
+            if parent not in made:
                 cmd += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
         cmd += ["--bind", shared, shared,
                 "--chdir", "/", "--clearenv"]
         env = {"HOME": HOME, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",

@@ -42,3 +42,17 @@ def test_symlinks_in_a_submission_stay_links(tmp_path):
         assert os.path.islink(os.path.join(ws.submission, "link"))
     finally:
         ws.close()
+
+
+def test_read_only_mounts_below_tmp_are_not_hidden_by_the_private_tmp(tmp_path):
+    # A checkout (and its .venv) in /tmp, as in CI's fresh clone, must stay visible.
+    sandbox = Sandbox(extra_ro_paths=[str(tmp_path)])
+    ws = Workspace(str(tmp_path))
+    try:
+        cmd, _ = sandbox.command(["python"], ws.submission, ws.shared, "lab")
+    finally:
+        ws.close()
+    tmpfs_at = cmd.index("--tmpfs")
+    bind_at = max(i for i, arg in enumerate(cmd)
+                  if arg == "--ro-bind" and cmd[i + 1] == str(tmp_path))
+    assert tmpfs_at < bind_at
