@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import release as release_mod
+from .autograde import ROOT
 
 
 def _labs(args) -> list[str]:
@@ -33,6 +35,28 @@ def cmd_demo(args) -> int:
     return run(workers=args.workers)
 
 
+def cmd_grade(args) -> int:
+    from .grade import grade
+
+    run = grade(args.lab, root=args.course, workers=args.workers, scheduler=args.scheduler,
+                students=args.student, force=args.force, timeout=args.timeout,
+                zip_path=args.zip)
+    print(f"{args.lab}: graded {len(run.graded)}, skipped {len(run.skipped)} (already graded), "
+          f"failed {len(run.failed)} in {run.seconds:.0f} s")
+    for student, failure in sorted(run.failed.items()):
+        print(f"  FAILED {student}: {failure['kind']}: {failure['message'].strip()[-300:]}")
+    if run.failed:
+        print(f"  (kept in reports/{args.lab}/failures.json; re-run to retry them)")
+    return 1 if run.failed else 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    print(f"report: {write_report(args.lab, root=args.course)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +72,23 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("demo", help="grade a small simulated class end to end, offline")
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("grade", help="grade submitted/*/LAB in parallel (or on a Dask cluster)")
+    p.add_argument("lab")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--student", action="append", default=None, help="only these (repeatable)")
+    p.add_argument("--force", action="store_true", help="grade again what is already graded")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission")
+    p.add_argument("--zip", type=Path, default=None,
+                   help="zip of submissions for nbgrader zip_collect: files named "
+                   "[LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK.ipynb (unless the "
+                   "config sets FileNameCollectorPlugin.named_regexp)")
+    p.add_argument("--course", type=Path, default=ROOT, help="course folder (default: here)")
+    p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("report", help="reports/LAB/index.html (charts) and grades.csv")
+    p.add_argument("lab")
+    p.add_argument("--course", type=Path, default=ROOT, help="course folder (default: here)")
+    p.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
