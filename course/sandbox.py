@@ -173,9 +173,6 @@ class Sandbox(LoggingConfigurable):
                      str(self.open_files), "/submission", f"{HOME}/{lab}"]
         return cmd + [sys.executable, "-I", "-S", "-c", _INIT, *init_args, *argv], uid
 
-    def workspace(self, submission_dir: str) -> Workspace:
-        return Workspace(submission_dir)
-
 
 class Workspace:
     """Temporary host folders of one sandboxed run: a copy of the submission, the shared dir.

@@ -7,6 +7,7 @@ import pytest
 
 from course import release as rel
 from course.autograde import nbgrader
+from course.notebooks import read
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +40,9 @@ def test_source_folder_holds_only_the_notebook(lab, root):
 
 @pytest.mark.parametrize("lab", rel.labs())
 def test_source_notebook_is_committed_without_outputs(lab, root):
-    nb = rel_read(root / "source" / lab / f"{lab}.ipynb")
+    nb = read(root / "source" / lab / f"{lab}.ipynb")
     assert all(not c.get("outputs") and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")
-
-
-def rel_read(path):
-    from course.notebooks import read
-
-    return read(path)
 
 
 def test_leak_check_catches_solution_text(tmp_path):

@@ -3,9 +3,6 @@ real lab: it grades in seconds, with the course's real config, sandbox and grade
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from course import notebooks as nbk
@@ -84,15 +81,3 @@ def make_course(dest: Path, extra_config: str = "") -> Path:
     for name, text in GRADERS.items():
         (graders / name).write_text(text.lstrip())
     return dest
-
-
-def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real nbgrader command in ``course`` (alembic must be on PATH)."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
