@@ -31,17 +31,30 @@ _CALL_CODE = (
 )
 
 
-def _dumps(value) -> bytes:
-    """Pickle for the kernel; functions of ``reference`` go by value, not by import."""
+def _dumps(value, by_value=()) -> bytes:
+    """Pickle for the kernel; ``reference`` and the ``by_value`` modules (a grader's own
+    module, for its drivers) go by value: they cannot be imported in the sandbox."""
     import cloudpickle
 
     import reference
 
-    cloudpickle.register_pickle_by_value(reference)
+    modules = {reference, *by_value}
+    for module in modules:
+        cloudpickle.register_pickle_by_value(module)
     try:
         return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
-        cloudpickle.unregister_pickle_by_value(reference)
+        for module in modules:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def driver_module(driver):
+    """The module a driver function is defined in (sent by value with the driver)."""
+    import sys
+
+    if not callable(driver) or getattr(driver, "__name__", "<lambda>") == "<lambda>":
+        raise TypeError("a driver must be a named function defined in a module")
+    return sys.modules[driver.__module__]
 
 
 class BridgeError(Exception):
@@ -79,6 +92,26 @@ class Unsupported:
 
 
 @dataclass(frozen=True)
+class ModuleData:
+    """A torch ``nn.Module`` as data: its class name, mode, parameters and buffers."""
+
+    type: str
+    training: bool
+    parameters: dict  # name -> torch.Tensor (requires_grad as it was in the kernel)
+    buffers: dict
+    modules: list  # (qualified name, class name, training) from named_modules()
+
+    def n_parameters(self) -> int:
+        return sum(int(t.numel()) for t in self.parameters.values())
+
+    def state_dict(self) -> dict:
+        return {**self.parameters, **self.buffers}
+
+    def __repr__(self) -> str:
+        return f"<{self.type} module with {self.n_parameters()} parameters>"
+
+
+@dataclass(frozen=True)
 class VegaLite:
     """An altair chart, as the Vega-Lite dict the student's chart produced."""
 
@@ -111,13 +144,25 @@ class Bridge:
         ``reference``) that replace them during this call only; they travel by value
         (cloudpickle), since ``reference`` cannot be imported inside the sandbox.
         """
+        return self._call(name, None, args, kwargs, _patch, timeout)
+
+    def run(self, driver, *args, timeout: float | None = None, **kwargs):
+        """Run ``driver(notebook_globals, *args, **kwargs)`` in the kernel; return its result.
+
+        ``driver`` is a grader's module-level function, sent by value: it instantiates the
+        student's classes and calls their methods, and returns data like any call.
+        """
+        return self._call(f"<{driver.__name__}>", driver, args, kwargs, None, timeout)
+
+    def _call(self, name, driver, args, kwargs, patch, timeout):
         if self.dead:
             raise KernelDead(self.dead)
         if name in self.hung:
             raise CallTimeout(f"{name} did not return in time on an earlier call (interrupted)")
+        by_value = (driver_module(driver),) if driver is not None else ()
         dir_fd, call_dir = self._new_call_dir()
         try:
-            payload = _dumps((args, kwargs, dict(_patch or {})))
+            payload = _dumps((args, kwargs, dict(patch or {}), driver), by_value)
             fd = os.open("args.pkl", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                          0o644, dir_fd=dir_fd)
             with os.fdopen(fd, "wb") as f:
@@ -234,9 +279,42 @@ class Bridge:
             if not isinstance(spec, dict):
                 raise ResultRejected("a chart spec must be a dict")
             return VegaLite(spec)
+        if kind == "tensor":
+            return self._decode_tensor(node, dir_fd, budget, depth)
+        if kind == "module":
+            return self._decode_module(node, dir_fd, budget, depth)
         if kind == "unsupported":
             return Unsupported(str(node.get("type"))[:200])
         raise ResultRejected(f"unknown result type {str(kind)[:50]!r}")
+
+    def _decode_tensor(self, node, dir_fd, budget, depth):
+        import torch
+
+        array = self._decode(node.get("data"), dir_fd, budget, depth + 1)
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+            raise ResultRejected("malformed tensor")
+        tensor = torch.from_numpy(np.array(array))
+        dtype = getattr(torch, str(node.get("dtype", "")), None)
+        if isinstance(dtype, torch.dtype) and dtype != tensor.dtype and dtype.is_floating_point:
+            tensor = tensor.to(dtype)  # bfloat16 travels as float32
+        if node.get("requires_grad") is True and tensor.is_floating_point():
+            tensor.requires_grad_(True)
+        return tensor
+
+    def _decode_module(self, node, dir_fd, budget, depth):
+        def tensors(key):
+            value = self._decode(node.get(key), dir_fd, budget, depth + 1)
+            if not isinstance(value, dict):
+                raise ResultRejected("malformed module")
+            return value
+
+        modules = node.get("modules")
+        if not isinstance(modules, list) or not all(
+                isinstance(m, list) and len(m) == 3 for m in modules):
+            raise ResultRejected("malformed module")
+        return ModuleData(str(node.get("class"))[:200], bool(node.get("training")),
+                          tensors("parameters"), tensors("buffers"),
+                          [(str(a)[:200], str(b)[:200], bool(c)) for a, b, c in modules[:10000]])
 
     def _decode_frame(self, node, kind, dir_fd, budget, depth):
         import pyarrow.parquet as pq

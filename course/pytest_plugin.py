@@ -40,6 +40,10 @@ class Student:
     def __init__(self, bridge: Bridge):
         self._bridge = bridge
 
+    def _run(self, driver, *args, **kwargs):
+        """``driver(notebook_globals, *args, **kwargs)`` in the kernel (see Bridge.run)."""
+        return self._bridge.run(driver, *args, **kwargs)
+
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)

@@ -13,38 +13,15 @@ decoder (Parquet, .npy, Vega-Lite JSON). Checked here:
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import pickle
-import tempfile
-import textwrap
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
-from hypothesis import Phase, settings
+from grader_harness import FakeStudent, GraderSet, failures, poisoned, solution_sources
+from grader_harness import namespace as notebook
 
 import reference.activations as ref_activations
 import reference.charts as ref_charts
-from course import bridge_kernel
-from course.bridge import Bridge, StudentError, _dumps
 
-_BEFORE = settings.default
-import course.pytest_plugin  # noqa: E402,F401 - registers (and loads) the "grading" profile
-
-settings.register_profile("before-graders", _BEFORE)
-settings.load_profile("before-graders")
-# Same examples as grading (derandomized), but a failure is not shrunk: faster, same verdict.
-NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
-settings.register_profile("grading-noshrink", settings.get_profile("grading"), phases=NO_SHRINK)
-# Fewer examples, for solutions checked elsewhere too (the lead's end-to-end check).
-settings.register_profile("grading-quick", settings.get_profile("grading"), phases=NO_SHRINK,
-                          max_examples=3)
-
-ROOT = Path(__file__).resolve().parents[2]
-GRADERS = ROOT / "tests" / "graders" / "activation_matrix"
-NOTEBOOK = ROOT / "source" / "activation_matrix" / "activation_matrix.ipynb"
+LAB = "activation_matrix"
+GRADERS = GraderSet(LAB)
 GRADE_IDS = [
     "correct_layer_output",
     "correct_average_activations",
@@ -81,118 +58,15 @@ alt.data_transformers.disable_max_rows()
 """
 
 
-# -- the fake kernel ---------------------------------------------------------------------
-class FakeStudent:
-    """Calls functions of a notebook namespace the way the bridge calls the kernel."""
-
-    def __init__(self, namespace: dict):
-        self.namespace = namespace
-        self.calls = 0
-        self._decoder = Bridge.__new__(Bridge)
-        self._decoder.max_bytes = 64 * 1024**2
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-
-        def call(*args, _patch=None, **kwargs):
-            self.calls += 1
-            args, kwargs, patch = pickle.loads(_dumps((args, kwargs, dict(_patch or {}))))
-            function = self.namespace.get(name)
-            if function is None:
-                raise StudentError(name, "NameError", f"name {name!r} is not defined")
-            missing = object()
-            saved = {key: self.namespace.get(key, missing) for key in patch}
-            self.namespace.update(patch)
-            try:
-                result = function(*args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - becomes feedback, as in the kernel
-                raise StudentError(name, type(error).__name__, str(error)) from None
-            finally:
-                for key, value in saved.items():
-                    if value is missing:
-                        self.namespace.pop(key, None)
-                    else:
-                        self.namespace[key] = value
-            return self._roundtrip(result)
-
-        return call
-
-    def _roundtrip(self, result):
-        with tempfile.TemporaryDirectory() as folder:
-            encoded = json.loads(json.dumps(bridge_kernel._encode(result, folder, [0])))
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                return self._decoder._decode(encoded, fd, [self._decoder.max_bytes], 0)
-            finally:
-                os.close(fd)
-
-
-def notebook(*sources: str) -> dict:
-    namespace: dict = {}
-    for source in (PREAMBLE, *sources):
-        exec(compile(textwrap.dedent(source), "<notebook>", "exec"), namespace)  # noqa: S102
-    return namespace
-
-
 def reference_namespace() -> dict:
-    namespace = notebook()
+    ns = notebook(PREAMBLE)
     for module in (ref_activations, ref_charts):
-        namespace.update({name: getattr(module, name) for name in module.__all__})
-    return namespace
+        ns.update({name: getattr(module, name) for name in module.__all__})
+    return ns
 
 
-# -- running graders ---------------------------------------------------------------------
-_MODULES: dict = {}
-
-
-def grader(grade_id, profile_name="grading"):
-    """The grader module, imported under ``profile_name``: @given takes the settings that
-    are current when a test is decorated (the grading run loads its profile first too)."""
-    key = (grade_id, profile_name)
-    if key not in _MODULES:
-        path = GRADERS / f"test_{grade_id}.py"
-        name = f"graders_am_{grade_id}_{profile_name.replace('-', '_')}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        with profile(profile_name):
-            spec.loader.exec_module(module)
-        _MODULES[key] = module
-    return _MODULES[key]
-
-
-def properties(grade_id, profile_name="grading"):
-    module = grader(grade_id, profile_name)
-    return [(name, getattr(module, name)) for name in sorted(dir(module))
-            if name.startswith("test_") and callable(getattr(module, name))]
-
-
-@contextmanager
-def profile(name):
-    settings.load_profile(name)
-    try:
-        yield
-    finally:
-        settings.load_profile("before-graders")
-
-
-def run_cell(student, grade_id, *, profile_name="grading-noshrink", first_failure=False):
-    """{property name: None if it passed, else the student's feedback message}."""
-    outcome = {}
-    for name, test in properties(grade_id, profile_name):
-        try:
-            test(student)
-        except (AssertionError, StudentError) as error:
-            outcome[name] = course.pytest_plugin.student_message(error)
-            if first_failure:
-                break
-        else:
-            outcome[name] = None
-    return outcome
-
-
-def failures(outcome):
-    return {name: message for name, message in outcome.items() if message is not None}
+def run_cell(student, grade_id, **options):
+    return GRADERS.run_cell(student, grade_id, **options)
 
 
 # -- solutions ---------------------------------------------------------------------------
@@ -520,14 +394,6 @@ def neuron_activation_matrix_errors(activations, num_neurons):
 ]
 
 
-def notebook_solutions() -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    return "\n\n".join(
-        "".join(cell["source"]) for cell in cells
-        if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get(
-            "solution"))
-
-
 # -- tests -------------------------------------------------------------------------------
 @pytest.fixture(scope="module", autouse=True)
 def trained_model():
@@ -538,10 +404,9 @@ def trained_model():
 
 
 def test_every_grade_id_has_a_grader():
-    found = sorted(p.stem[len("test_"):] for p in GRADERS.glob("test_*.py"))
-    assert found == sorted(GRADE_IDS)
+    assert GRADERS.grade_ids == sorted(GRADE_IDS)
     for grade_id in GRADE_IDS:
-        tests = properties(grade_id)
+        tests = GRADERS.properties(grade_id)
         assert len(tests) >= 3, grade_id
         assert any(name == "test_trained_mnist" for name, _ in tests), grade_id
         for name, test in tests:
@@ -557,9 +422,7 @@ def test_reference_passes_everything():
 
 
 def test_source_notebook_solutions_pass_everything():
-    if not NOTEBOOK.exists():
-        pytest.skip("no source notebook yet")
-    student = FakeStudent(notebook(notebook_solutions()))
+    student = FakeStudent(notebook(PREAMBLE, *solution_sources(LAB).values()))
     for grade_id in GRADE_IDS:
         failed = failures(run_cell(student, grade_id, profile_name="grading-quick"))
         assert not failed, f"{grade_id}: {failed}"
@@ -567,7 +430,7 @@ def test_source_notebook_solutions_pass_everything():
 
 @pytest.mark.parametrize("name, function, code", WRONG, ids=[f"{f}: {n}" for n, f, _ in WRONG])
 def test_wrong_solution_fails_its_cell(name, function, code):
-    student = FakeStudent(notebook(STUDENT_STYLE, code))
+    student = FakeStudent(notebook(PREAMBLE, STUDENT_STYLE, code))
     target = CELL_OF[function]
     outcome = failures(run_cell(student, target, first_failure=True))
     assert outcome, f"{name}: no property of {target} failed"
@@ -576,21 +439,14 @@ def test_wrong_solution_fails_its_cell(name, function, code):
         assert 0 < len(message) <= 1600, message
 
 
-def _poisoned(name):
-    def poisoned(*args, **kwargs):
-        raise RuntimeError(f"{name} is another exercise's function and must be patched")
-
-    return poisoned
-
-
 @pytest.mark.parametrize("grade_id", GRADE_IDS)
 def test_cells_are_isolated(grade_id):
     """An independent student-style solution gets full marks on every cell, even with every
     function of the other cells raising: so a wrong function anywhere else can never cost
     a cell points (its graders patch the reference ones in)."""
-    namespace = notebook(STUDENT_STYLE)
+    namespace = notebook(PREAMBLE, STUDENT_STYLE)
     for function, cell in CELL_OF.items():
         if cell != grade_id:
-            namespace[function] = _poisoned(function)
+            namespace[function] = poisoned(function)
     failed = failures(run_cell(FakeStudent(namespace), grade_id))
     assert not failed, failed

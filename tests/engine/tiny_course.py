@@ -66,6 +66,19 @@ def test_scale(student, x, k):
     got = student.scale(x, k)
     assert isinstance(got, np.ndarray), f"expected a numpy array, got {type(got).__name__}"
     np.testing.assert_allclose(got, x * k, rtol=1e-12, err_msg="scale(x, k) != x * k")
+
+
+def _scale_twice(ns, x):
+    f = ns["scale"]
+    return {"once": f(x, 2), "twice": f(f(x, 2), 3)}
+
+
+def test_composes(student):
+    """scale composes with itself (run by a driver inside the kernel)"""
+    got = student._run(_scale_twice, [1.0, -2.0])
+    assert all(isinstance(v, np.ndarray) for v in got.values()), "expected numpy arrays"
+    np.testing.assert_allclose(got["twice"], [6.0, -12.0], rtol=1e-12)
+    np.testing.assert_allclose(got["once"], [2.0, -4.0], rtol=1e-12)
 ''',
 }
 
