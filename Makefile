@@ -43,7 +43,8 @@ bench: setup
 	  $(PY) $$b || exit 1; done
 
 bench-grade: setup
-	$(PY) benchmarks/bench_grading.py
+	$(PY) benchmarks/bench_grading.py --lab tiny
+	$(PY) benchmarks/bench_grading.py --lab activation_matrix
 
 clean:
 	rm -rf autograded submitted feedback gradebook.db demo reports

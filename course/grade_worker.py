@@ -250,6 +250,7 @@ def grade_one(task: dict, bundle: dict) -> dict:
         (work / "t").mkdir()
         # The sandbox's folders go with the copy, unless their socket paths would be too long.
         env = {"TMPDIR": str(work / "t")} if len(str(work)) < 60 else {}
+        _zygote()  # started first: its imports overlap the graders' zygote's
         graders = _grader_zygote()
         if graders:
             env["COURSE_GRADER_ZYGOTE"] = graders

@@ -138,6 +138,10 @@ def serve(path: str) -> None:
     die_with_parent()
     os.dup2(2, 1)
     preload_graders()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # children's collections skip the preloaded heap: no copy-on-write storm
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)  # after the preload: the socket's existence means "ready"
     server.listen(8)
