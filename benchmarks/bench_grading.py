@@ -1,12 +1,14 @@
-"""``make bench-grade``: a simulated class of the tiny lab graded three ways, in one run.
+"""``make bench-grade``: a simulated class of a lab graded three ways, in one run.
 
 (a) plain ``nbgrader autograde`` with this course's configuration (sequential; same sandbox
     and hidden graders), (b) ``course grade --workers 2`` (called in-process: the CLI only
     adds a Python start-up), (c) bare execution of the same notebooks with nbclient, two at a
     time like (b): no sandbox, no grading, no nbgrader. Prints throughput in submissions per
     minute, the speed-up a/b and the overhead b/c, and checks (a) and (b) agree on every grade.
-The machine may be shared: best of N runs (``bench_grading.py N``, default 2, a and b
-alternated), with the load average.
+The machine may be shared: best of N runs (``--repeats N``, a and b alternated), with the
+load average. ``--lab tiny`` (default) is the two-exercise fixture lab, where fixed costs
+show; ``--lab activation_matrix`` (or any lab) grades its solution, blank release and
+wrong-solution fixtures, repeated up to 12 submissions: the cost of a real lab.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from tiny_course import LAB, SOURCE, make_course  # noqa: E402
 
 from course import grade as grade_mod  # noqa: E402
 from course import notebooks as nbk  # noqa: E402
-from course.autograde import nbgrader  # noqa: E402
+from course.autograde import make_course_copy, nbgrader  # noqa: E402
+from course.selfcheck import build_class  # noqa: E402
 
 MIX = {"correct": 5, "blank": 3, "scale_wrong": 2, "add_wrong": 2}  # 12 submissions
 
@@ -44,11 +47,18 @@ def simulated_class(released: Path) -> dict:
     return {f"s{i:02d}_{kind}": kinds[kind] for i, kind in enumerate(names)}
 
 
-def course_with(released: Path, dest: Path, subs: dict) -> Path:
+def real_class(lab: str, size: int = 12) -> dict:
+    subs, _ = build_class(lab)
+    names = list(subs)
+    return {f"s{i:02d}_{names[i % len(names)]}": subs[names[i % len(names)]]
+            for i in range(max(size, len(names)))}
+
+
+def course_with(released: Path, dest: Path, subs: dict, lab: str) -> Path:
     shutil.copytree(released, dest)
     for student, nb in subs.items():
-        nbk.write(nb, dest / "submitted" / student / LAB / f"{LAB}.ipynb")
-        (dest / "submitted" / student / LAB / "timestamp.txt").write_text("2024-01-30 15:00:00")
+        nbk.write(nb, dest / "submitted" / student / lab / f"{lab}.ipynb")
+        (dest / "submitted" / student / lab / "timestamp.txt").write_text("2024-01-30 15:00:00")
     return dest
 
 
@@ -68,7 +78,7 @@ def run_bare(path: str) -> None:
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
 
 
-def grade_ours(course: Path) -> tuple[float, float, float]:
+def grade_ours(course: Path, lab: str) -> tuple[float, float, float]:
     """(wall seconds, mean seconds of a task on a worker, driver seconds spent recording)."""
     recording = [0.0]
     record = grade_mod.record
@@ -81,7 +91,7 @@ def grade_ours(course: Path) -> tuple[float, float, float]:
     grade_mod.record = timed_record
     try:
         start = time.perf_counter()
-        run = grade_mod.grade(LAB, root=course, workers=2, progress=False)
+        run = grade_mod.grade(lab, root=course, workers=2, progress=False)
         wall = time.perf_counter() - start
     finally:
         grade_mod.record = record
@@ -91,28 +101,34 @@ def grade_ours(course: Path) -> tuple[float, float, float]:
     return wall, sum(per_task) / len(per_task), recording[0] / len(per_task)
 
 
-def main(repeats: int = 2) -> None:
+def main(repeats: int, lab: str) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:
-        released = make_course(base / "released")
-        nbgrader(released, "generate_assignment", LAB, "--force")
-        subs = simulated_class(released)
+        if lab == LAB:
+            released = make_course(base / "released")
+            nbgrader(released, "generate_assignment", LAB, "--force")
+            subs = simulated_class(released)
+            mix = ", ".join(f"{v} {k}" for k, v in MIX.items())
+        else:
+            released = make_course_copy(lab, base / "released")
+            nbgrader(released, "generate_assignment", lab, "--force")
+            subs = real_class(lab)
+            mix = "solution, blank release and wrong-solution fixtures"
         n = len(subs)
-        print(f"{n} submissions of the tiny lab ({', '.join(f'{v} {k}' for k, v in MIX.items())})"
-              f"; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; best of "
-              f"{repeats}", flush=True)
+        print(f"{n} submissions of the {lab} lab ({mix}); {os.cpu_count()} cores; "
+              f"load average {os.getloadavg()[0]:.1f}; best of {repeats}", flush=True)
         t_a = t_b = t_c = float("inf")
         for r in range(repeats):  # alternated, so that a change of load hits both
-            plain = course_with(released, base / f"plain{r}", subs)
+            plain = course_with(released, base / f"plain{r}", subs, lab)
             start = time.perf_counter()
-            nbgrader(plain, "autograde", LAB)
+            nbgrader(plain, "autograde", lab)
             a = time.perf_counter() - start
             t_a = min(t_a, a)
-            ours = course_with(released, base / f"ours{r}", subs)
-            wall, task, rec = grade_ours(ours)
+            ours = course_with(released, base / f"ours{r}", subs, lab)
+            wall, task, rec = grade_ours(ours, lab)
             t_b = min(t_b, wall)
             assert scores(ours) == scores(plain), "course grade and nbgrader autograde disagree"
-            notebooks = [str(ours / "submitted" / s / LAB / f"{LAB}.ipynb") for s in subs]
+            notebooks = [str(ours / "submitted" / s / lab / f"{lab}.ipynb") for s in subs]
             start = time.perf_counter()
             with ProcessPoolExecutor(2) as pool:
                 list(pool.map(run_bare, notebooks))
@@ -137,4 +153,11 @@ def main(repeats: int = 2) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default=LAB)
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs (default 2 for the tiny lab, 1 for a real one)")
+    opts = parser.parse_args()
+    main(opts.repeats or (2 if opts.lab == LAB else 1), opts.lab)
