@@ -1,0 +1,299 @@
+"""Hypothesis strategies and trained models for the activation_maximization graders.
+
+Random networks are tiny ``nn.Sequential`` classifiers (a few inputs, one tanh hidden layer,
+optional dropout, ten log-probabilities out): tanh, not ReLU, so that no drawn network is
+flat (dead units would give a zero gradient and nothing to optimize). Every case has a short
+``repr``: it is the counterexample a student reads.
+
+The fixed real-MNIST cases use the lab's MLP and LeNet-5 trained for 3 epochs on the
+embedded split, trained once (deterministically, one thread) and kept as state dicts in
+``<repo>/.cache/graders``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from torch import nn
+
+from .grading import describe, expect_array
+
+__all__ = [
+    "tiny_net",
+    "describe_net",
+    "MaximizationCase",
+    "maximization_cases",
+    "TrainingCase",
+    "training_cases",
+    "AccuracyCase",
+    "accuracy_cases",
+    "seeded_lenet",
+    "seeded_mlp",
+    "mnist_split",
+    "trained_mlp",
+    "trained_lenet",
+    "tensor_or_array",
+    "expect_close",
+    "expect_log_probabilities",
+    "load_by_shape",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+# Small networks: one thread is the fastest on a shared machine, and the same everywhere.
+torch.set_num_threads(1)
+
+PROBS = (0.5, 0.8, 0.9, 0.99)
+LRS = (1e-2, 3e-2)
+
+
+@contextlib.contextmanager
+def _seeded(seed):
+    """Run with torch's global RNG seeded, and restore it afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def tiny_net(n_in, hidden, dropout, seed, train_mode=True):
+    """``Linear(n_in, hidden) - Tanh - Dropout - Linear(hidden, 10) - LogSoftmax``."""
+    with _seeded(seed):
+        net = nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Dropout(dropout),
+                            nn.Linear(hidden, 10), nn.LogSoftmax(dim=1))
+        with torch.no_grad():  # larger weights than the default: livelier outputs
+            for layer in (net[0], net[3]):
+                layer.weight.mul_(2.0)
+    return net.train(train_mode)
+
+
+def describe_net(net) -> str:
+    """'a network 12-8-10 (tanh, dropout 0.5, in train mode)' for a `tiny_net`."""
+    if not isinstance(net, nn.Sequential):
+        return f"a {type(net).__name__} (in {'train' if net.training else 'eval'} mode)"
+    sizes = f"{net[0].in_features}-{net[0].out_features}-{net[3].out_features}"
+    drop = f", dropout {net[2].p:g}" if net[2].p else ""
+    return f"a network {sizes} (tanh{drop}, in {'train' if net.training else 'eval'} mode)"
+
+
+class MaximizationCase:
+    """A network, a starting input, and the arguments of one trainloop call."""
+
+    def __init__(self, net, img0, lr, category, true_prob, sgd_iter):
+        self.net, self.img0, self.lr = net, img0, lr
+        self.category, self.true_prob, self.sgd_iter = category, true_prob, sgd_iter
+
+    def __repr__(self) -> str:
+        return (f"{describe_net(self.net)}, img0 of shape {list(self.img0.shape)}, lr={self.lr}; "
+                f"trainloop(category={self.category}, true_prob={self.true_prob}, "
+                f"sgd_iter={self.sgd_iter})")
+
+
+@st.composite
+def maximization_cases(draw, *, dropout=(0.0, 0.5), train_mode=(True, False),
+                       min_iter=5, max_iter=30):
+    """`MaximizationCase` on a `tiny_net` of 4-20 inputs: img0 ~ N(0, 0.01^2 .. 1)."""
+    n_in = draw(st.integers(4, 20))
+    net = tiny_net(n_in, draw(st.integers(3, 12)), draw(st.sampled_from(dropout)),
+                   draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from(train_mode)))
+    scale = draw(st.sampled_from((0.01, 1.0)))
+    with _seeded(draw(st.integers(0, 2**31 - 1))):
+        img0 = torch.randn(1, n_in) * scale
+    return MaximizationCase(net, img0, draw(st.sampled_from(LRS)), draw(st.integers(0, 9)),
+                            draw(st.sampled_from(PROBS)), draw(st.integers(min_iter, max_iter)))
+
+
+def _loader(X, y, batch_size):
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
+                                       batch_size=batch_size, shuffle=False)
+
+
+class TrainingCase:
+    """A model, a training and a validation loader, epochs and a learning rate."""
+
+    def __init__(self, model, trainloader, validloader, epochs, lr):
+        self.model, self.trainloader, self.validloader = model, trainloader, validloader
+        self.epochs, self.lr = epochs, lr
+
+    def __repr__(self) -> str:
+        tr, va = self.trainloader, self.validloader
+        return (f"{describe_net(self.model)}; {len(tr.dataset)} training samples in batches of "
+                f"{tr.batch_size}, {len(va.dataset)} validation samples in batches of "
+                f"{va.batch_size}; epochs={self.epochs}, lr={self.lr}")
+
+
+@st.composite
+def training_cases(draw, *, dropout=(0.0,)):
+    """`TrainingCase`: a `tiny_net`, 8-40 training and 4-16 validation samples (unshuffled
+    loaders, last batch possibly smaller), 1-3 epochs."""
+    n_in = draw(st.integers(3, 10))
+    model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
+                     draw(st.integers(0, 2**31 - 1)))
+    n_train, n_val = draw(st.integers(8, 40)), draw(st.integers(4, 16))
+    with _seeded(draw(st.integers(0, 2**31 - 1))):
+        X = torch.randn(n_train + n_val, n_in)
+        y = torch.randint(0, 10, (n_train + n_val,))
+    batch = draw(st.integers(3, 8))
+    return TrainingCase(model, _loader(X[:n_train], y[:n_train], batch),
+                        _loader(X[n_train:], y[n_train:], draw(st.integers(2, 8))),
+                        draw(st.integers(1, 3)), draw(st.sampled_from((1e-2, 5e-2))))
+
+
+class AccuracyCase:
+    """A model and a loader of labelled samples."""
+
+    def __init__(self, model, loader):
+        self.model, self.loader = model, loader
+
+    def __repr__(self) -> str:
+        return (f"{describe_net(self.model)}; {len(self.loader.dataset)} samples in batches "
+                f"of {self.loader.batch_size}")
+
+
+@st.composite
+def accuracy_cases(draw, *, dropout=(0.0, 0.5)):
+    """`AccuracyCase`: labels mostly the model's own predictions (accuracy well above 0),
+    2-30 samples, the last batch often smaller than the others."""
+    n_in = draw(st.integers(3, 10))
+    model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
+                     draw(st.integers(0, 2**31 - 1)), draw(st.booleans()))
+    n = draw(st.integers(2, 30))
+    with _seeded(draw(st.integers(0, 2**31 - 1))):
+        X = torch.randn(n, n_in)
+        was = model.training
+        with torch.no_grad():
+            y = model.eval()(X).argmax(dim=1)
+        model.train(was)
+        flip = torch.rand(n) < 0.3
+        y[flip] = torch.randint(0, 10, (int(flip.sum()),))
+    return AccuracyCase(model, _loader(X, y, draw(st.integers(1, 8))))
+
+
+def seeded_mlp(seed=0, dropout=0.2):
+    """The reference MLP with torch's default initialization from ``seed``."""
+    from reference.models import MLP
+
+    with _seeded(seed):
+        return MLP(dropout)
+
+
+def seeded_lenet(seed=0):
+    """The reference LeNet-5 with torch's default initialization from ``seed``."""
+    from reference.models import LeNet5
+
+    with _seeded(seed):
+        return LeNet5()
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_split():
+    """The embedded split 3,600 / 400 / 1,000 as tensors (see reference.torch_data)."""
+    from reference.torch_data import mnist_tensors
+
+    return mnist_tensors()
+
+
+def _cache_file(name) -> Path:
+    folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
+    return folder / f"am-{name}-torch{torch.__version__.split('+')[0]}.pt"
+
+
+def _trained(name, build, images, lr):
+    """Load the cached state dict, else train ``build()`` 3 epochs and cache it."""
+    from reference.models import train_model
+    from reference.torch_data import as_images, make_loader
+
+    model = build()
+    path = _cache_file(name)
+    if path.is_file():
+        try:
+            model.load_state_dict(torch.load(path, weights_only=True))
+            return model.eval()
+        except Exception:  # noqa: BLE001 - a corrupt cache is simply rebuilt
+            model = build()
+    splits = mnist_split()
+    shape = as_images if images else (lambda X: X)
+    train = make_loader(shape(splits["train"][0]), splits["train"][1], 64, shuffle=True)
+    valid = make_loader(shape(splits["val"][0]), splits["val"][1], 64)
+    with _seeded(0):
+        train_model(model, train, valid, 3, lr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    torch.save(model.state_dict(), tmp)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
+    os.replace(tmp, path)  # atomic: parallel graders never read half a file
+    return model.eval()
+
+
+def trained_mlp():
+    """The lab's MLP (dropout 0.2) trained 3 epochs with Adam (lr 1e-3); in eval mode.
+
+    A fresh copy on every call (callers may freeze or change it)."""
+    return _trained("mlp-3ep", lambda: seeded_mlp(0, 0.2), images=False, lr=1e-3)
+
+
+def trained_lenet():
+    """LeNet-5 trained 3 epochs with Adam (lr 3e-3) on images [N, 1, 28, 28]; eval mode."""
+    return _trained("lenet-3ep", lambda: seeded_lenet(0), images=True, lr=3e-3)
+
+
+# -- comparisons (trusted side) ----------------------------------------------------------
+def tensor_or_array(got, what: str) -> np.ndarray:
+    """A float64 numpy array from a tensor, a numeric numpy array or a list of numbers."""
+    if isinstance(got, (list, tuple)) and all(
+            isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in got):
+        return np.asarray(got, dtype=np.float64)
+    if isinstance(got, torch.Tensor):
+        if got.is_floating_point() or got.dtype in (torch.int32, torch.int64):
+            return got.detach().double().numpy()
+    elif isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
+        return got.astype(np.float64)
+    kind = (f"a tensor of dtype {got.dtype}" if isinstance(got, torch.Tensor)
+            else describe(got))
+    raise AssertionError(f"{what}: expected a tensor (or numpy array) of numbers, got {kind}")
+
+
+def expect_close(got, expected, *, what: str, rtol: float, atol: float) -> np.ndarray:
+    """`expect_array` for tensors: ``got`` equals ``expected`` within the tolerances."""
+    if isinstance(expected, torch.Tensor):
+        expected = expected.detach().double().numpy()
+    return expect_array(tensor_or_array(got, what), np.asarray(expected, dtype=np.float64),
+                        what=what, rtol=rtol, atol=atol)
+
+
+def expect_log_probabilities(out, n_rows: int, what: str) -> np.ndarray:
+    """``out`` must be ``[n_rows, 10]`` log-probabilities: exp of each row sums to one."""
+    out = tensor_or_array(out, what)
+    if out.shape != (n_rows, 10):
+        raise AssertionError(f"{what}: expected an output of shape ({n_rows}, 10), "
+                             f"got {out.shape}")
+    if not np.isfinite(out).all():
+        raise AssertionError(f"{what}: the output has NaN or infinite values")
+    sums = np.exp(out).sum(axis=1)
+    # float32 log-softmax: exp of a row sums to 1 within a few ulps.
+    if not np.allclose(sums, 1.0, rtol=0, atol=1e-4):
+        raise AssertionError(
+            f"{what}: exp of each output row should sum to 1 (log-probabilities, from "
+            f"nn.LogSoftmax(dim=1)); the sums are {np.round(sums, 4).tolist()[:5]}")
+    return out
+
+
+def load_by_shape(model, parameters, what: str):
+    """Copy the student's parameters (a dict name -> tensor) into ``model`` (a reference
+    network with the same layer sizes), matching them by shape: every shape in the two
+    networks is different, so no order or naming convention is assumed."""
+    got = sorted(tuple(t.shape) for t in parameters.values())
+    want = sorted(tuple(p.shape) for p in model.parameters())
+    if got != want:
+        raise AssertionError(f"{what}: the parameter shapes {got} are not the expected {want}")
+    by_shape = {tuple(t.shape): t for t in parameters.values()}
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(by_shape[tuple(param.shape)])
+    return model.eval()

@@ -1,0 +1,81 @@
+"""Hidden grader of maximize_each_digit(NN_trained, img0, lr, true_prob, sgd_iter).
+
+Optimize_NN_Input is replaced by the reference class during each call, so only the loop
+over the ten digits is graded here. The expected images come from the reference's batched
+maximization (all ten digits in one optimization: the same images up to float rounding).
+"""
+
+import copy
+
+import numpy as np
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import reference.maximization as ref
+from course.strategies_activation_maximization import (
+    expect_close,
+    maximization_cases,
+    tensor_or_array,
+    trained_mlp,
+)
+
+PATCH = {"Optimize_NN_Input": ref.Optimize_NN_Input}
+# One image at a time against a batch of ten: float32 rounding of the batched products.
+TOL = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def each_digit(student, net, img0, lr, true_prob, sgd_iter):
+    what = f"maximize_each_digit(NN_trained, img0 of shape {list(img0.shape)}, ...)"
+    got = student.maximize_each_digit(net, img0, lr, true_prob, sgd_iter, _patch=PATCH)
+    if isinstance(got, (list, tuple)):
+        raise AssertionError(f"{what}: expected one tensor, got a {type(got).__name__} of "
+                             f"{len(got)} items (torch.stack makes one tensor of them)")
+    images = tensor_or_array(got, what)
+    shape = (10, *img0.shape[1:])
+    assert images.shape == shape, (
+        f"{what}: expected the ten optimized inputs stacked, shape {shape}, got {images.shape}")
+    return images
+
+
+def expected(net, img0, lr, true_prob, sgd_iter):
+    images, _ = ref.maximize_batched(copy.deepcopy(net), img0, lr, true_prob, sgd_iter)
+    return images.double().numpy()
+
+
+@given(case=maximization_cases(min_iter=1, max_iter=3), image=st.booleans())
+def test_one_input_per_digit(student, case, image):
+    """Returns a tensor [10, *img0.shape[1:]]: one optimized input per digit 0-9."""
+    net, img0 = case.net, case.img0
+    if image:  # an image-shaped start [1, 1, 1, n] for a network that flattens it
+        net, img0 = torch.nn.Sequential(torch.nn.Flatten(), *copy.deepcopy(net)), \
+            img0.reshape(1, 1, 1, -1)
+    each_digit(student, net, img0, case.lr, case.true_prob, case.sgd_iter)
+
+
+@given(case=maximization_cases(max_iter=10))
+def test_row_k_is_optimized_for_digit_k(student, case):
+    """Row k is img0 optimized by trainloop(k, true_prob, sgd_iter), every digit from img0."""
+    got = each_digit(student, case.net, case.img0, case.lr, case.true_prob, case.sgd_iter)
+    want = expected(case.net, case.img0, case.lr, case.true_prob, case.sgd_iter)
+    for k in range(10):
+        if not np.allclose(got[k], want[k], **TOL):
+            hint = ""
+            if k > 0:  # the rows before it are right
+                hint = (" (the rows before it are right: does every digit start from a fresh "
+                        "Optimize_NN_Input on img0?)")
+            raise AssertionError(
+                f"maximize_each_digit: row {k} is not the input optimized for digit {k}{hint}; "
+                f"largest difference {np.abs(got[k] - want[k]).max():.3g}")
+
+
+def test_trained_mnist(student):
+    """Trained MLP, 30 steps toward 0.9 from N(0, 0.01^2): the reference images, digit k on top."""
+    torch.manual_seed(0)
+    img0 = torch.randn(1, 784) * 0.01
+    got = each_digit(student, trained_mlp(), img0, 1e-2, 0.9, 30)
+    expect_close(got, expected(trained_mlp(), img0, 1e-2, 0.9, 30), **TOL,
+                 what="maximize_each_digit on the trained MLP (row k optimized for digit k)")
+    with torch.no_grad():
+        winners = trained_mlp()(torch.tensor(got, dtype=torch.float32)).argmax(dim=1)
+    assert winners.tolist() == list(range(10)), winners.tolist()
