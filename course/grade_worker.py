@@ -158,35 +158,6 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _grader_zygote() -> str | None:
-    """The socket of this thread's graders' zygote (course/zygote.py --socket), started on
-    first use; None if it could not start (the graders then start Python as usual)."""
-    path = getattr(_LOCAL, "graders", None)
-    proc = getattr(_LOCAL, "graders_proc", None)
-    if path and proc is not None and proc.poll() is None:
-        return path
-    folder = tempfile.mkdtemp(prefix="cgz-")
-    if len(folder) > 80:  # a Unix socket path has at most 107 bytes
-        folder = tempfile.mkdtemp(prefix="cgz-", dir="/tmp")
-    path = os.path.join(folder, "graders.sock")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p), PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen([sys.executable, "-m", "course.zygote", "--socket", path], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    multiprocessing.util.Finalize(None, _stop, args=(proc,), exitpriority=10)
-    multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=9)
-    # Ready when the socket exists (after its imports, a few seconds): waiting here keeps
-    # that start-up out of the first submission's time limit.
-    deadline = time.monotonic() + 180
-    while not os.path.exists(path):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            return None
-        time.sleep(0.01)
-    _LOCAL.graders, _LOCAL.graders_proc = path, proc
-    return path
-
-
 def _call(call: str, args: list, cwd: Path, timeout: float, log: Path, env: dict) -> int | None:
     """Run ``call(*args)`` in a zygote child: its exit code, or None after a timeout."""
     zygote = _zygote()
@@ -250,10 +221,6 @@ def grade_one(task: dict, bundle: dict) -> dict:
         (work / "t").mkdir()
         # The sandbox's folders go with the copy, unless their socket paths would be too long.
         env = {"TMPDIR": str(work / "t")} if len(str(work)) < 60 else {}
-        _zygote()  # started first: its imports overlap the graders' zygote's
-        graders = _grader_zygote()
-        if graders:
-            env["COURSE_GRADER_ZYGOTE"] = graders
         out = work / "result.json"
         code = _call("course.grade_worker:autograde_child",
                      [lab, student, task.get("extension"), str(out)], course, task["timeout"],

@@ -2,9 +2,8 @@
 
 ``python -m course.run_graders LAB CONNECTION SHARED OUT.json`` runs pytest on
 ``tests/graders/LAB`` with the course plug-in and writes one JSON record per property.
-The executor starts it as a subprocess (or, under ``course grade``, a fork of the worker's
-pre-loaded graders' zygote): a grader that crashes or hangs costs only this process, never
-nbgrader's.
+The executor starts it as a subprocess: a grader that crashes or hangs costs only this
+process, never nbgrader's.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-from .zygote import request
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,35 +36,22 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
     if not files:
         return []
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
-    args = ["--out", str(out), "--kernel-connection", connection, "--kernel-shared", shared,
-            "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
-            "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
+    cmd = [sys.executable, "-m", "course.run_graders", "--out", str(out),
+           "--kernel-connection", connection, "--kernel-shared", shared,
+           "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
+           "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
     engine = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (engine, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
-    zygote = os.environ.get("COURSE_GRADER_ZYGOTE")
-    if zygote:  # `course grade`: fork a pre-loaded process instead of starting Python
-        log = Path(shared).parent / "grader-log.txt"
-        try:
-            code = request(zygote, {"call": "course.run_graders:main", "args": [args],
-                                    "cwd": str(root), "env": env, "log": str(log),
-                                    "timeout": total_timeout})
-            output = log.read_text(errors="replace") if log.exists() else ""
-        except OSError:
-            zygote = None  # gone: start Python as plain nbgrader does
-    if not zygote:
-        try:
-            proc = subprocess.run([sys.executable, "-m", "course.run_graders", *args], cwd=root,
-                                  env=env, capture_output=True, text=True,
-                                  timeout=total_timeout)
-            code, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired:
-            code = None
-    if code is None:
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=total_timeout)
+    except subprocess.TimeoutExpired:
         return [_whole_run_failed(g, f"grading stopped after {total_timeout:g} s")
                 for g in grade_ids]
     if not out.exists():
-        raise RuntimeError(f"the graders of {lab} crashed (exit {code}):\n{output[-2000:]}")
+        tail = (proc.stdout + proc.stderr)[-2000:]
+        raise RuntimeError(f"the graders of {lab} crashed (exit {proc.returncode}):\n{tail}")
     return json.loads(out.read_text())
 
 

@@ -11,12 +11,6 @@ Protocol, one JSON object per line: the worker writes ``{"call": "module:functio
 "cwd", "env" (added to the course's nbgrader environment), "log", "timeout"}``; the zygote
 answers ``{"code": the function's exit code, or null after a timeout}``. The zygote is
 single-threaded, so forking it is safe, and it dies with its parent (Linux).
-
-``--socket PATH`` starts a second kind, the graders' zygote: pytest, hypothesis, the data
-libraries, torch and the course's grading modules preloaded (about 2-4 s of imports that
-every hidden-grader run would otherwise pay). It serves the same protocol on a Unix socket,
-one request per connection, so that the nbgrader run a worker forks can reach it
-(``COURSE_GRADER_ZYGOTE``, read by course/run_graders.py).
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ import importlib
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -112,70 +105,5 @@ def main() -> None:
         answers.flush()
 
 
-GRADER_PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "sklearn.neural_network",
-                  "sklearn.ensemble", "sklearn.manifold", "altair", "torch", "cloudpickle",
-                  "jupyter_client.blocking.client", "pytest", "hypothesis",
-                  "course.pytest_plugin", "course.grading", "course.strategies",
-                  "course.run_graders")
-
-
-def preload_graders() -> None:
-    import pkgutil
-
-    for name in GRADER_PRELOAD:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an optional library: the child imports what it needs
-            pass
-    import reference
-
-    for info in pkgutil.iter_modules(reference.__path__):
-        importlib.import_module(f"reference.{info.name}")
-
-
-def serve(path: str) -> None:
-    """The graders' zygote: one request per connection on the Unix socket ``path``."""
-    die_with_parent()
-    os.dup2(2, 1)
-    preload_graders()
-    import gc
-
-    gc.collect()
-    gc.freeze()  # children's collections skip the preloaded heap: no copy-on-write storm
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)  # after the preload: the socket's existence means "ready"
-    server.listen(8)
-    env = dict(os.environ)
-    while True:
-        conn, _ = server.accept()
-        with conn, conn.makefile("rw") as stream:
-            try:
-                request = json.loads(stream.readline())
-            except ValueError:
-                continue
-            pid = os.fork()
-            if pid == 0:
-                server.close()
-                _child(request, env, conn.fileno())
-            stream.write(json.dumps({"code": _wait(pid, request["timeout"])}) + "\n")
-            stream.flush()
-
-
-def request(path: str, payload: dict) -> int | None:
-    """Send one request to the graders' zygote at ``path``; its answer (see the protocol)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(path)
-        with conn.makefile("rw") as stream:
-            stream.write(json.dumps(payload) + "\n")
-            stream.flush()
-            answer = stream.readline()
-    if not answer:
-        raise ConnectionError("the graders' zygote closed the connection")
-    return json.loads(answer)["code"]
-
-
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--socket"]:
-        serve(sys.argv[2])
-    else:
-        main()
+    main()
