@@ -160,6 +160,19 @@ class GraderSet:
         return [(name, getattr(module, name)) for name in sorted(dir(module))
                 if name.startswith("test_") and callable(getattr(module, name))]
 
+    def check_files(self, grade_ids, min_properties=3) -> None:
+        """One grader file per grade cell, each with a fixed real-MNIST case
+        (``test_trained_mnist``) among at least ``min_properties`` properties, each with a
+        one-line docstring: the name of the property a student reads in the feedback."""
+        assert self.grade_ids == sorted(grade_ids)
+        for grade_id in grade_ids:
+            tests = self.properties(grade_id)
+            assert len(tests) >= min_properties, grade_id
+            assert any(name == "test_trained_mnist" for name, _ in tests), grade_id
+            for name, test in tests:
+                doc = (test.__doc__ or "").strip()
+                assert doc and len(doc.splitlines()[0]) <= 100, f"{grade_id}.{name}: docstring"
+
     def run_cell(self, student, grade_id, *, profile_name="grading-noshrink",
                  first_failure=False) -> dict:
         """{property name: None if it passed, else the student's feedback message}."""
@@ -187,3 +200,21 @@ def poisoned(name):
         raise RuntimeError(f"{name} is another exercise's function and must be patched")
 
     return function
+
+
+def expect_failed_cleanly(outcome: dict, what: str) -> None:
+    """At least one property failed, and every message is fit for a student: not empty,
+    not too long, no grader source or path."""
+    assert outcome, f"{what}: no property failed"
+    for message in outcome.values():
+        assert "test_" not in message and "tests/graders" not in message, message
+        assert 0 < len(message) <= 1600, message
+
+
+def isolated(ns: dict, cell_of: dict, grade_id: str, keep=()) -> dict:
+    """``ns`` with every function of the other cells (``cell_of``: name -> grade id) made to
+    raise, except ``keep``: a cell's graders must patch in what else they need."""
+    for name, cell in cell_of.items():
+        if cell != grade_id and name not in keep:
+            ns[name] = poisoned(name)
+    return ns
