@@ -53,11 +53,13 @@ def run(workers: int | None = None) -> int:
         ids = list(next(iter(results.values())).scores)
         print(f"\n{lab}: points per exercise (from the gradebook)")
         numbers = " ".join(f"{i + 1:>4d}" for i in range(len(ids)))
-        print(f"{'student':8s} {'submitted':28s} {numbers}  total")
+        width = max(len(kind) for kind, _ in subs.values())
+        print(f"{'student':8s} {'submitted':{width}s} {numbers}  total")
         for student, graded in results.items():
-            cells = " ".join(f"{graded.scores[g][0]:4g}" for g in ids)
+            cells = " ".join(f"{round(graded.scores[g][0], 2):4g}" for g in ids)
             top = sum(m for _, m in graded.scores.values())
-            print(f"{student:8s} {subs[student][0]:28s} {cells}  {graded.total:g}/{top:g}")
+            total = round(graded.total, 2)
+            print(f"{student:8s} {subs[student][0]:{width}s} {cells}  {total:g}/{top:g}")
         print("exercises: " + ", ".join(f"{i + 1}={g}" for i, g in enumerate(ids)))
         print(f"feedback: feedback/<student>/{lab}/{lab}.html\n")
     return 0
