@@ -26,7 +26,7 @@ _KERNEL_SOURCE = (Path(__file__).with_name("bridge_kernel.py")).read_text()
 _CALL_CODE = (
     "__course_bridge = {{}}\n"
     "exec(compile({src!r}, '<course-bridge>', 'exec'), __course_bridge)\n"
-    "__course_bridge['call'](globals(), {name!r}, {call_dir!r})\n"
+    "__course_bridge['call'](globals(), {name!r}, {call_dir!r}, {max_bytes!r})\n"
     "del __course_bridge\n"
 )
 
@@ -55,6 +55,10 @@ def driver_module(driver):
     if not callable(driver) or getattr(driver, "__name__", "<lambda>") == "<lambda>":
         raise TypeError("a driver must be a named function defined in a module")
     return sys.modules[driver.__module__]
+
+
+def _megabytes(value) -> str:
+    return f"{value / 1e6:.1f}" if isinstance(value, int) else "?"
 
 
 class BridgeError(Exception):
@@ -167,7 +171,8 @@ class Bridge:
                          0o644, dir_fd=dir_fd)
             with os.fdopen(fd, "wb") as f:
                 f.write(payload)
-            code = _CALL_CODE.format(src=_KERNEL_SOURCE, name=name, call_dir=call_dir)
+            code = _CALL_CODE.format(src=_KERNEL_SOURCE, name=name, call_dir=call_dir,
+                                     max_bytes=self.max_bytes)
             self._execute(code, timeout or self.call_timeout, name)
             status = json.loads(self._read(dir_fd, "status.json", budget=[self.max_bytes]))
             if not isinstance(status, dict) or "ok" not in status:
@@ -283,6 +288,10 @@ class Bridge:
             return self._decode_tensor(node, dir_fd, budget, depth)
         if kind == "module":
             return self._decode_module(node, dir_fd, budget, depth)
+        if kind == "toolarge":  # the kernel's own early check; _read checks sizes regardless
+            raise ResultRejected(f"the result is too large (an array of "
+                                 f"{_megabytes(node.get('bytes'))} MB; the limit is "
+                                 f"{self.max_bytes / 1e6:.0f} MB)")
         if kind == "unsupported":
             return Unsupported(str(node.get("type"))[:200])
         raise ResultRejected(f"unknown result type {str(kind)[:50]!r}")

@@ -36,6 +36,8 @@ def _encode(value, call_dir, counter):
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufcUSMm":
             return {"$type": "unsupported", "type": f"numpy array of dtype {value.dtype}"}
+        if value.nbytes > _LIMIT[0]:  # refused before it fills the sandbox's disk
+            return {"$type": "toolarge", "bytes": int(value.nbytes)}
         arr = np.array(value, order="C", copy=True)  # ascontiguousarray makes 0-d 1-d
         return {"$type": "ndarray", "file": save(".npy", lambda p: np.save(p, arr))}
     if isinstance(value, (list, tuple)):
@@ -113,7 +115,11 @@ def _encode_torch(value, call_dir, counter):
     return None
 
 
-def call(namespace, name, call_dir):
+_LIMIT = [2**63]  # bytes the trusted side accepts, set by call()
+
+
+def call(namespace, name, call_dir, max_bytes=2**63):
+    _LIMIT[0] = max_bytes
     status = {}
     try:
         with open(os.path.join(call_dir, "args.pkl"), "rb") as f:

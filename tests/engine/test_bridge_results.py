@@ -1,4 +1,5 @@
-"""torch results through the bridge: tensors as data, modules as their parameters, drivers.
+"""Results through the bridge: torch tensors as data, modules as their parameters, drivers,
+and arrays over the size limit refused in the kernel.
 
 The kernel side encodes, the trusted side decodes (the same code as in a real call, without
 a kernel); nothing is unpickled on the trusted side.
@@ -100,3 +101,11 @@ class Doubler(torch.nn.Module):
 def test_driver_must_be_a_named_function():
     with pytest.raises(TypeError):
         FakeStudent({})._run(lambda ns: 1)
+
+
+def test_an_array_over_the_limit_is_refused_before_it_is_written(monkeypatch):
+    from course import bridge_kernel
+
+    monkeypatch.setattr(bridge_kernel, "_LIMIT", [1000])
+    with pytest.raises(ResultRejected, match="too large"):
+        roundtrip({"fine": np.zeros(10), "huge": torch.zeros(2000)})
