@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +21,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from .grading import describe, expect_array
+from .model_cache import cached_model
 
 __all__ = [
     "tiny_net",
@@ -45,7 +43,6 @@ __all__ = [
     "load_by_shape",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 # Small networks: one thread is the fastest on a shared machine, and the same everywhere.
 torch.set_num_threads(1)
 
@@ -198,37 +195,20 @@ def mnist_split():
     return mnist_tensors()
 
 
-def _cache_file(name) -> Path:
-    folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
-    return folder / f"am-{name}-torch{torch.__version__.split('+')[0]}.pt"
-
-
 def _trained(name, build, images, lr):
-    """Load the cached state dict, else train ``build()`` 3 epochs and cache it."""
+    """``build()`` trained 3 epochs on the split (cached on disk after the first time)."""
     from reference.models import train_model
     from reference.torch_data import as_images, make_loader
 
-    model = build()
-    path = _cache_file(name)
-    if path.is_file():
-        try:
-            model.load_state_dict(torch.load(path, weights_only=True))
-            return model.eval()
-        except Exception:  # noqa: BLE001 - a corrupt cache is simply rebuilt
-            model = build()
-    splits = mnist_split()
-    shape = as_images if images else (lambda X: X)
-    train = make_loader(shape(splits["train"][0]), splits["train"][1], 64, shuffle=True)
-    valid = make_loader(shape(splits["val"][0]), splits["val"][1], 64)
-    with _seeded(0):
-        train_model(model, train, valid, 3, lr)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    torch.save(model.state_dict(), tmp)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
-    os.replace(tmp, path)  # atomic: parallel graders never read half a file
-    return model.eval()
+    def train(model):
+        splits = mnist_split()
+        shape = as_images if images else (lambda X: X)
+        train = make_loader(shape(splits["train"][0]), splits["train"][1], 64, shuffle=True)
+        valid = make_loader(shape(splits["val"][0]), splits["val"][1], 64)
+        with _seeded(0):
+            train_model(model, train, valid, 3, lr)
+
+    return cached_model(f"am-{name}", build, train)
 
 
 def trained_mlp():

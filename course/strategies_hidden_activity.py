@@ -10,10 +10,7 @@ in ``<repo>/.cache/graders`` (written only by this trusted process).
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +18,8 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
+from .model_cache import cached_model
+
 DYADIC = tuple(np.arange(-8, 9) / 4.0)
 
 
@@ -281,29 +279,14 @@ class Trained(NamedTuple):
     y: np.ndarray
 
 
-def _cache_file(name) -> Path:
-    folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
-    return folder / f"hidden-activity-{name}-e1-s0-torch{torch.__version__}.pt"
-
-
 def _trained(name, make, X_train, y_train):
     from reference.projections import train_with_checkpoints
 
-    model, path = make(), _cache_file(name)
-    if path.is_file():
-        try:
-            model.load_state_dict(torch.load(path, weights_only=True))
-            return model.eval()
-        except Exception:  # noqa: BLE001 - a corrupt cache is simply rebuilt
-            model = make()
-    with torch.random.fork_rng(devices=[]):
-        train_with_checkpoints(model, X_train, y_train, epochs=1, seed=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)  # atomic: parallel graders never read half a file
-    return model.eval()
+    def train(model):
+        with torch.random.fork_rng(devices=[]):
+            train_with_checkpoints(model, X_train, y_train, epochs=1, seed=0)
+
+    return cached_model(f"hidden-activity-{name}-e1-s0", make, train)
 
 
 @functools.lru_cache(maxsize=1)

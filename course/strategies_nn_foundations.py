@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 from torch import nn
 
 from .grading import describe
+from .model_cache import cached_model
 
 __all__ = [
     "HUGE",
@@ -40,7 +38,6 @@ __all__ = [
     "as_numbers",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 # Small networks: one thread is the fastest on a shared machine, and the same everywhere.
 torch.set_num_threads(1)
 
@@ -202,32 +199,19 @@ def mnist_split():
     return train_val_test_split(X, y, val_size=400, test_size=1000, seed=0)
 
 
-def _cache_file(name) -> Path:
-    folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
-    return folder / f"nn-foundations-{name}-torch{torch.__version__}.pt"
-
-
 def _trained(name, make):
-    """A reference network trained for 3 epochs on the split, cached as a state dict."""
+    """A reference network trained for 3 epochs on the split (cached on disk)."""
     from reference.small_networks import to_tensors, train_model
 
-    with seeded(0):
-        net = make()
-    path = _cache_file(name)
-    if path.is_file():
-        try:
-            net.load_state_dict(torch.load(path, weights_only=True))
-            return net.eval()
-        except Exception:  # noqa: BLE001 - a corrupt cache is simply rebuilt
-            pass
-    X_train, _, _, y_train, _, _ = mnist_split()
-    train_model(net, *to_tensors(X_train, y_train), epochs=3, lr=3e-3, seed=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        torch.save(net.state_dict(), f)
-    os.replace(tmp, path)  # atomic: parallel graders never read half a file
-    return net.eval()
+    def build():
+        with seeded(0):
+            return make()
+
+    def train(net):
+        X_train, _, _, y_train, _, _ = mnist_split()
+        train_model(net, *to_tensors(X_train, y_train), epochs=3, lr=3e-3, seed=0)
+
+    return cached_model(f"nn-foundations-{name}", build, train)
 
 
 @functools.lru_cache(maxsize=1)
