@@ -2,23 +2,14 @@
 per-class loop, on the real embedded MNIST and the lab's (512, 256) MLP; printed as a ratio
 measured side by side in one run (best of several repeats, to damp a noisy machine)."""
 
-import time
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+from timing import best_of
 
 from reference.activations import calculate_activation_matrix, calculate_activation_matrix_loop
 from reference.data import embedded_split
-
-
-def best_of(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

@@ -2,21 +2,11 @@
 over digits (one Optimize_NN_Input each), on the lab's trained MLP and LeNet-5; printed as a
 ratio measured side by side in one run (best of a few repeats, to damp a noisy machine)."""
 
-import time
-
 import torch
+from timing import best_of
 
 from course.strategies_activation_maximization import trained_lenet, trained_mlp
 from reference.maximization import maximize_batched, maximize_each_digit
-
-
-def best_of(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():
