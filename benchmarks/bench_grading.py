@@ -3,8 +3,9 @@
 (a) plain ``nbgrader autograde`` with this course's configuration (sequential; same sandbox
     and hidden graders), (b) ``course grade --workers 2`` (called in-process: the CLI only
     adds a Python start-up), (c) bare execution of the same notebooks with nbclient, two at a
-    time like (b): no sandbox, no grading, no nbgrader. Prints throughput in submissions per
-    minute, the speed-up a/b and the overhead b/c, and checks (a) and (b) agree on every grade.
+    time like (b) and with the sandbox's thread setting: no sandbox, no grading, no nbgrader.
+    Prints throughput in submissions per minute, the speed-up a/b and the overhead b/c, and
+    checks (a) and (b) agree on every grade.
 The machine may be shared: best of N runs (``--repeats N``, a and b alternated), with the
 load average. ``--lab tiny`` (default) is the two-exercise fixture lab, where fixed costs
 show; ``--lab activation_matrix`` (or any lab) grades its solution, blank release and
@@ -70,6 +71,21 @@ def scores(course: Path) -> dict:
             "submitted_assignment sa ON sa.id = n.assignment_id")}
 
 
+def sandbox_threads(course: Path) -> int:
+    """``c.Sandbox.threads`` of the course's nbgrader_config.py (0: the libraries decide)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return int(config.Sandbox.get("threads", 0))
+
+
+def limit_threads(threads: int) -> None:
+    """(c) runs its kernels with the sandbox's thread setting: only grading differs."""
+    if threads > 0:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(threads)
+
+
 def run_bare(path: str) -> None:
     from nbclient import NotebookClient
 
@@ -130,7 +146,8 @@ def main(repeats: int, lab: str) -> None:
             assert scores(ours) == scores(plain), "course grade and nbgrader autograde disagree"
             notebooks = [str(ours / "submitted" / s / lab / f"{lab}.ipynb") for s in subs]
             start = time.perf_counter()
-            with ProcessPoolExecutor(2) as pool:
+            with ProcessPoolExecutor(2, initializer=limit_threads,
+                                     initargs=(sandbox_threads(released),)) as pool:
                 list(pool.map(run_bare, notebooks))
             c = time.perf_counter() - start
             t_c = min(t_c, c)

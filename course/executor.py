@@ -17,6 +17,7 @@ code prints can become a score: all outputs of grade cells are replaced.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
@@ -86,6 +87,7 @@ class SandboxedExecute(Execute):
                        and c.cell_type == "code" and not c.metadata["nbgrader"].get("solution")]
         records: list[dict] = []
         root = self._course_root()
+        started = time.monotonic()
         try:
             with self.setup_kernel():
                 info = self.wait_for_reply(self.kc.kernel_info())
@@ -101,6 +103,9 @@ class SandboxedExecute(Execute):
                         self.log.warning("%s", why)
                         records = feedback.all_failed(grade_cells, why)
                         return
+                executed = time.monotonic()
+                self.log.info("notebook executed in the sandbox in %.1f s (kernel start "
+                              "included)", executed - started)
                 ids = [c.metadata["nbgrader"]["grade_id"] for c in grade_cells]
                 with_graders = sorted(set(ids) & run_graders.grade_ids_with_graders(lab, root))
                 if with_graders:
@@ -109,6 +114,8 @@ class SandboxedExecute(Execute):
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
                         root=root)
+                    self.log.info("hidden graders: %d properties in %.1f s", len(records),
+                                  time.monotonic() - executed)
         finally:
             self._shutdown(km)
             for cell in grade_cells:

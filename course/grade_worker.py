@@ -14,7 +14,8 @@ no shared filesystem: everything comes in as bytes and plain data goes back.
 
 ``nbgrader autograde LAB --student ID --force`` runs in a child forked from a pre-loaded
 interpreter (course/zygote.py, one per worker thread): the same app ``python -m nbgrader``
-starts, without paying nbgrader's imports again for every submission. The worker process
+starts, without paying nbgrader's imports again for every submission. Likewise its hidden
+graders run in a fork of a graders' zygote holding what they import. The worker process
 itself never imports nbgrader (that alone takes seconds).
 
 A worker needs this repository's Python environment (nbgrader, the ``course`` package, the
@@ -158,6 +159,32 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def _grader_zygote(template: Path, lab: str) -> dict:
+    """This thread's graders' zygote for the bundle at ``template`` (course/zygote.py
+    --socket), started on first use and not waited for: its preload runs while the first
+    notebook executes. The environment that tells the graders' run where it is."""
+    started = getattr(_LOCAL, "graders", None)
+    if started and started["template"] == template and started["proc"].poll() is None:
+        return started["env"]
+    if started:
+        _stop(started["proc"])
+    folder = tempfile.mkdtemp(prefix="cgz-", dir=_LOCAL_BASE.get("dir"))
+    if len(folder) > 80:  # a Unix socket path has at most 107 bytes
+        folder = tempfile.mkdtemp(prefix="cgz-", dir="/tmp")
+    path = os.path.join(folder, "graders.sock")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "course.zygote", "--socket", path,
+                             str(template / "tests" / "graders" / lab)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    multiprocessing.util.Finalize(None, _stop, args=(proc,), exitpriority=10)
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=9)
+    env = {"COURSE_GRADER_ZYGOTE": path, "COURSE_GRADER_ZYGOTE_PID": str(proc.pid)}
+    _LOCAL.graders = {"template": template, "proc": proc, "env": env}
+    return env
+
+
 def _call(call: str, args: list, cwd: Path, timeout: float, log: Path, env: dict) -> int | None:
     """Run ``call(*args)`` in a zygote child: its exit code, or None after a timeout."""
     zygote = _zygote()
@@ -216,11 +243,14 @@ def grade_one(task: dict, bundle: dict) -> dict:
     work = Path(tempfile.mkdtemp(prefix="cg-", dir=_LOCAL_BASE.get("dir")))
     try:
         course = work / "course"
-        shutil.copytree(_template(bundle), course)
+        template = _template(bundle)
+        graders = _grader_zygote(template, lab)  # preloading while this notebook runs
+        shutil.copytree(template, course)
         write_tree(task["files"], course / "submitted" / student / lab)
         (work / "t").mkdir()
         # The sandbox's folders go with the copy, unless their socket paths would be too long.
         env = {"TMPDIR": str(work / "t")} if len(str(work)) < 60 else {}
+        env.update(graders)
         out = work / "result.json"
         code = _call("course.grade_worker:autograde_child",
                      [lab, student, task.get("extension"), str(out)], course, task["timeout"],

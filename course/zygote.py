@@ -11,6 +11,13 @@ Protocol, one JSON object per line: the worker writes ``{"call": "module:functio
 "cwd", "env" (added to the course's nbgrader environment), "log", "timeout"}``; the zygote
 answers ``{"code": the function's exit code, or null after a timeout}``. The zygote is
 single-threaded, so forking it is safe, and it dies with its parent (Linux).
+
+``--socket PATH GRADERS`` starts a second kind, the graders' zygote: pytest, hypothesis
+and every module the lab's grader files import (read from their source: a lab of
+charts and scikit-learn imports ~6 s of them, which every hidden-grader run would
+otherwise pay), preloaded. It serves the same protocol on a Unix socket, one request per
+connection, so that the nbgrader run a worker forks can reach it (``COURSE_GRADER_ZYGOTE``,
+read by course/run_graders.py). The socket appears once the preload is done.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import importlib
 import json
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -105,5 +113,72 @@ def main() -> None:
         answers.flush()
 
 
+def grader_imports(folder: str) -> list[str]:
+    """The modules the grader files in ``folder`` import at their top level."""
+    import ast
+    from pathlib import Path
+
+    names = ["pytest", "hypothesis", "course.run_graders", "course.pytest_plugin"]
+    for path in sorted(Path(folder).glob("test_*.py")):
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue  # the child reports it
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return list(dict.fromkeys(names))
+
+
+def serve(path: str, graders: str) -> None:
+    """The graders' zygote: one request per connection on the Unix socket ``path``."""
+    die_with_parent()
+    os.dup2(2, 1)
+    for name in grader_imports(graders):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - the child imports (and reports) it again
+            continue
+    import gc
+
+    gc.collect()
+    gc.freeze()  # children's collections skip the preloaded heap: less copy-on-write
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)  # after the preload: the socket's existence means "ready"
+    server.listen(8)
+    env = dict(os.environ)
+    while True:
+        conn, _ = server.accept()
+        with conn, conn.makefile("rw") as stream:
+            try:
+                request = json.loads(stream.readline())
+            except ValueError:
+                continue
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                _child(request, env, conn.fileno())
+            stream.write(json.dumps({"code": _wait(pid, request["timeout"])}) + "\n")
+            stream.flush()
+
+
+def request(path: str, payload: dict) -> int | None:
+    """Send one request to the graders' zygote at ``path``; its answer (see the protocol)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        with conn.makefile("rw") as stream:
+            stream.write(json.dumps(payload) + "\n")
+            stream.flush()
+            answer = stream.readline()
+    if not answer:
+        raise ConnectionError("the graders' zygote closed the connection")
+    return json.loads(answer)["code"]
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--socket"]:
+        serve(sys.argv[2], sys.argv[3])
+    else:
+        main()
