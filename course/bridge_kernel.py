@@ -164,29 +164,42 @@ def serve(namespace, socket_path):
 
     A request is one JSON line ``{"id", "name", "dir", "max_bytes"}``; the answer is the
     id on a line, sent once the call's files are written. An interrupt (a call past its
-    time limit) ends that call, never the loop.
+    time limit) ends that call, never the loop: outside a call, SIGINT is ignored.
     """
+    import signal
     import socket
 
+    in_call = [False]
+
+    def on_interrupt(signum, frame):
+        if in_call[0]:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: the default handler stays
+        previous = None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(socket_path)
     buffer = b""
     try:
         while True:
-            current = None
+            while b"\n" not in buffer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return
+                buffer += chunk
+            line, buffer = buffer.split(b"\n", 1)
+            request = json.loads(line)
             try:
-                while b"\n" not in buffer:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    buffer += chunk
-                line, buffer = buffer.split(b"\n", 1)
-                request = json.loads(line)
-                current = str(request["id"])
+                in_call[0] = True
                 call(namespace, request["name"], request["dir"], request["max_bytes"])
             except KeyboardInterrupt:
-                pass  # the interrupt of a call past its time limit, or one that came late
-            if current is not None:
-                sock.sendall(current.encode() + b"\n")
+                pass  # it came after the call's own handler: the status may be missing
+            finally:
+                in_call[0] = False
+            sock.sendall(str(request["id"]).encode() + b"\n")
     finally:
         sock.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
