@@ -22,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -244,8 +245,6 @@ class Bridge:
             conn.sendall(json.dumps(request).encode() + b"\n")
         except OSError:
             self._loop_ended()
-            raise BridgeError("the function closed the graders' connection to the notebook") \
-                from None
         if self._wait_done(call_id, timeout):
             return
         # Interrupt, then give the kernel a moment to unwind the student's code.
@@ -275,11 +274,11 @@ class Bridge:
             chunk = self.conn.recv(65536)
             if not chunk:  # the loop ended: the student's code closed it, or the kernel died
                 self._loop_ended()
-                raise BridgeError("the function closed the graders' connection to the notebook")
             self.buffer += chunk
 
-    def _loop_ended(self) -> None:
-        """The serve loop's connection closed: raise KernelDead if the kernel went with it.
+    def _loop_ended(self) -> NoReturn:
+        """The serve loop's connection closed: raise KernelDead if the kernel went with it,
+        else BridgeError (the next call starts a new loop).
 
         A live kernel answers the loop's execute request; a dead one stops its heartbeat.
         """
@@ -292,8 +291,10 @@ class Bridge:
                 self._check_alive()
                 continue
             if reply.get("parent_header", {}).get("msg_id") == self.serving:
-                return
-        self._check_alive()
+                break
+        else:
+            self._check_alive()
+        raise BridgeError("the function closed the graders' connection to the notebook")
 
     def _check_alive(self) -> None:
         if not self.kc.hb_channel.is_beating():
