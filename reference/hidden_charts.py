@@ -12,6 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from reference.charts import tooltips
 from reference.neurons import neuron_roles
 
 __all__ = [
@@ -59,7 +60,7 @@ def projection_chart(points, labels, title="", size=220):
             x=alt.X("x:Q", axis=NO_AXIS),
             y=alt.Y("y:Q", axis=NO_AXIS),
             color=alt.Color("label:N", scale=_class_scale(frame["label"]), title="class"),
-            tooltip=["index:Q", "label:N"],
+            tooltip=tooltips("index:Q", "label:N"),
         )
         .properties(title=title, width=size, height=size)
     )
@@ -123,9 +124,9 @@ def trace_chart(projections, labels, stage="layer", names=None, size=420):
         .mark_rule(strokeWidth=0.7, opacity=0.6)
         .encode(
             x=alt.X("x:Q", axis=NO_AXIS), y=alt.Y("y:Q", axis=NO_AXIS),
-            x2="x2:Q", y2="y2:Q",
+            x2=alt.X2("x2:Q"), y2=alt.Y2("y2:Q"),
             color=alt.Color("shade:N", scale=None),
-            tooltip=["index:Q", "label:N", "from_stage:N", "to_stage:N"],
+            tooltip=tooltips("index:Q", "label:N", "from_stage:N", "to_stage:N"),
         )
     )
     ends = projection_chart(projections[-1], labels).mark_circle(size=10, opacity=1.0)
@@ -163,7 +164,7 @@ def neuron_projection_chart(neuron_points, importance, label, size=300):
             x=alt.X("x:Q", axis=NO_AXIS),
             y=alt.Y("y:Q", axis=NO_AXIS),
             color=alt.Color("importance:Q", scale=alt.Scale(scheme="viridis")),
-            tooltip=["neuron:Q", "importance:Q"],
+            tooltip=tooltips("neuron:Q", "importance:Q"),
         )
         .properties(title=f"Neurons: importance for class {label}", width=size, height=size)
     )
@@ -189,7 +190,7 @@ def discriminative_neuron_map(neuron_points, importances, labels=None, size=300)
             color=alt.Color("label:N", scale=_class_scale(labels), title="best class"),
             opacity=alt.Opacity("importance:Q", scale=alt.Scale(range=[0.4, 1.0]),
                                 title="importance"),
-            tooltip=["neuron:Q", "label:N", "importance:Q"],
+            tooltip=tooltips("neuron:Q", "label:N", "importance:Q"),
         )
         .properties(title="Discriminative neuron map", width=size, height=size)
     )
