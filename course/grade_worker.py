@@ -140,13 +140,18 @@ def _template(bundle: dict) -> Path:
     return path
 
 
+def _pythonpath() -> str:
+    """PYTHONPATH for the zygotes: `course` importable, whatever the caller had kept."""
+    return os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+
+
 def _zygote() -> subprocess.Popen:
     """This thread's zygote (course/zygote.py), started on first use."""
     proc = getattr(_LOCAL, "zygote", None)
     if proc is None or proc.poll() is not None:
-        path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
         proc = subprocess.Popen([sys.executable, "-m", "course.zygote"],
-                                env=dict(os.environ, PYTHONPATH=path), stdin=subprocess.PIPE,
+                                env=dict(os.environ, PYTHONPATH=_pythonpath()),
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         _LOCAL.zygote = proc
         # At exit (no task is running then): stop it, even mid-import, and reap it.
@@ -172,8 +177,7 @@ def _grader_zygote(template: Path, lab: str) -> dict:
     if len(folder) > 80:  # a Unix socket path has at most 107 bytes
         folder = tempfile.mkdtemp(prefix="cgz-", dir="/tmp")
     path = os.path.join(folder, "graders.sock")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p), PYTHONWARNINGS="ignore")
+    env = dict(os.environ, PYTHONPATH=_pythonpath(), PYTHONWARNINGS="ignore")
     proc = subprocess.Popen([sys.executable, "-m", "course.zygote", "--socket", path,
                              str(template / "tests" / "graders" / lab)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
