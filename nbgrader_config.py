@@ -1,5 +1,6 @@
 """nbgrader configuration of the course: plain `nbgrader autograde LAB` is sandboxed and
-runs the hidden graders, because Execute is replaced by course.executor.SandboxedExecute."""
+runs the hidden graders, because Execute is replaced by
+course.nbgrader_plugin.executor.SandboxedExecute."""
 
 import os
 import sys
@@ -20,8 +21,8 @@ from nbgrader.preprocessors import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)  # the `course` package, also when it is not pip-installed
 
-from course.executor import SandboxedExecute  # noqa: E402
-from course.sanitize import DropEmptyGraderMetadata  # noqa: E402
+from course.nbgrader_plugin.executor import SandboxedExecute  # noqa: E402
+from course.nbgrader_plugin.sanitize import DropEmptyGraderMetadata  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -57,7 +58,7 @@ c.SandboxedExecute.call_timeout = 30  # one call of a student function by a grad
 c.SandboxedExecute.grading_timeout = 600  # all hidden graders of one notebook
 c.SandboxedExecute.max_result_bytes = 64 * 1024**2
 
-# The sandbox (course/sandbox.py): limits of the student's kernel.
+# The sandbox (course/sandbox/bubblewrap.py): limits of the student's kernel.
 c.Sandbox.memory_limit = 4 * 1024**3  # address space per process
 c.Sandbox.max_processes = 256
 c.Sandbox.cpu_time = 900  # CPU seconds per process

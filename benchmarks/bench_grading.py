@@ -29,10 +29,11 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 
 from tiny_course import LAB, SOURCE, make_course  # noqa: E402
 
-from course import grade as grade_mod  # noqa: E402
-from course import notebooks as nbk  # noqa: E402
-from course.autograde import make_course_copy, nbgrader  # noqa: E402
-from course.selfcheck import build_class  # noqa: E402
+from course.authoring import notebooks as nbk  # noqa: E402
+from course.authoring.selfcheck import build_class  # noqa: E402
+from course.layout import Course  # noqa: E402
+from course.runner import driver as grade_mod  # noqa: E402
+from course.runner.nbgrader_cmd import nbgrader  # noqa: E402
 
 MIX = {"correct": 5, "blank": 3, "scale_wrong": 2, "add_wrong": 2}  # 12 submissions
 
@@ -126,7 +127,7 @@ def main(repeats: int, lab: str) -> None:
             subs = simulated_class(released)
             mix = ", ".join(f"{v} {k}" for k, v in MIX.items())
         else:
-            released = make_course_copy(lab, base / "released")
+            released = Course().copy_lab(lab, base / "released").root
             nbgrader(released, "generate_assignment", lab, "--force")
             subs = real_class(lab)
             mix = "solution, blank release and wrong-solution fixtures"

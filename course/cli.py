@@ -6,23 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import release as release_mod
-from .autograde import ROOT
+from .layout import ROOT, Course
 
 
 def _labs(args) -> list[str]:
-    return release_mod.labs() if args.all or not args.labs else args.labs
+    return Course(ROOT).labs() if args.all or not args.labs else args.labs
 
 
 def cmd_release(args) -> int:
+    from .authoring.release import release
+
     for lab in _labs(args):
-        folder = release_mod.release(lab)
+        folder = release(lab)
         print(f"released {lab} -> {folder}")
     return 0
 
 
 def cmd_check(args) -> int:
-    from .selfcheck import check
+    from .authoring.selfcheck import check
 
     ok = all([check(lab, workers=args.workers) for lab in _labs(args)])
     print("self-check passed" if ok else "SELF-CHECK FAILED")
@@ -30,13 +31,13 @@ def cmd_check(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run
+    from .authoring.demo import run
 
     return run(workers=args.workers)
 
 
 def cmd_grade(args) -> int:
-    from .grade import grade
+    from .runner.driver import grade
 
     run = grade(args.lab, root=args.course, workers=args.workers, scheduler=args.scheduler,
                 students=args.student, force=args.force, timeout=args.timeout,

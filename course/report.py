@@ -4,8 +4,8 @@ Writes ``reports/LAB/grades.csv`` (one row per submission: the score of every gr
 then raw score, late penalty and score as ``nbgrader export`` has them) and
 ``reports/LAB/index.html`` with three altair charts: the distribution of scores, the pass
 rate (full marks) of each grade cell, and the most common failing property of each exercise.
-Failing properties are read from the feedback that ``course/feedback.py`` writes into each
-grade cell (lines ``  [FAIL] <property>``).
+Failing properties are read from the feedback that ``course/nbgrader_plugin/feedback.py``
+writes into each grade cell (lines ``  [FAIL] <property>``).
 The charts are inlined as SVG (rendered with vl-convert), so the page works offline.
 Works after ``course grade`` and after a plain ``nbgrader autograde`` alike.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from . import notebooks as nbk
-from .autograde import ROOT
-from .grade import course_settings
+from .authoring import notebooks as nbk
+from .layout import ROOT, Course
+from .runner.driver import course_settings
 
 FAIL_LINE = re.compile(r"^\s*\[FAIL\] (.+?)\s*$", re.MULTILINE)
 VISIBLE_FAILED = re.compile(r"^Tests: FAILED - (.+?)\s*$", re.MULTILINE)  # no hidden checks
@@ -32,7 +32,7 @@ VISIBLE_FAILED = re.compile(r"^Tests: FAILED - (.+?)\s*$", re.MULTILINE)  # no h
 def _cell_order(root: Path, lab: str, names: set[str]) -> list[str]:
     """Grade ids in the order of the source notebooks (the order students saw)."""
     order = []
-    for path in sorted((root / "source" / lab).glob("*.ipynb")):
+    for path in sorted(Course(root).source(lab).glob("*.ipynb")):
         for cell in nbk.read(path).cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in names and gid not in order:
@@ -62,7 +62,7 @@ def collect(lab: str, root: Path = ROOT) -> tuple[pd.DataFrame, pd.DataFrame, li
             row.update(raw_score=float(sub.score), late_penalty=penalty,
                        score=float(sub.score) - penalty, max_score=float(sub.max_score))
             rows.append(row)
-            for path in sorted((root / "autograded" / sub.student.id / lab).glob("*.ipynb")):
+            for path in sorted(Course(root).autograded(sub.student.id, lab).glob("*.ipynb")):
                 fails += _failing(nbk.read(path), sub.student.id)
     cells = _cell_order(root, lab, set(maxima))
     columns = ["student", "timestamp", *cells, "raw_score", "late_penalty", "score", "max_score"]
@@ -130,7 +130,7 @@ def write_report(lab: str, root: Path = ROOT) -> Path:
 
     root = Path(root).resolve()
     scores, fails, cells = collect(lab, root)
-    out = root / "reports" / lab
+    out = Course(root).reports(lab)
     out.mkdir(parents=True, exist_ok=True)
     scores.to_csv(out / "grades.csv", index=False)
     parts = [f"<h1>{html.escape(lab)}: {len(scores)} graded submissions</h1>",

@@ -12,7 +12,7 @@ import json
 
 from tiny_course import ROOT, SOURCE
 
-from course import notebooks as nbk
+from course.authoring import notebooks as nbk
 
 MARKER = "/tmp/course-adversarial-pwned"  # created on the host if a payload ever ran there
 

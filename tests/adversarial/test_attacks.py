@@ -12,8 +12,9 @@ import pytest
 from attacks import MARKER, attacks, broken_files
 from tiny_course import LAB, SOURCE, make_course
 
-from course import notebooks as nbk
-from course.autograde import grade_parallel, nbgrader
+from course.authoring import notebooks as nbk
+from course.authoring.batch import grade_parallel
+from course.runner.nbgrader_cmd import nbgrader
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ a kernel); nothing is unpickled on the trusted side.
 import numpy as np
 import pytest
 import torch
-from grader_harness import FakeStudent, namespace
 
-from course.bridge import ModuleData, ResultRejected, Unsupported
+from course.bridge import ModuleData, ResultReader, ResultRejected, Unsupported
+from course.graders.harness import FakeStudent, namespace
 
 
 def roundtrip(value):
@@ -74,11 +74,10 @@ def test_module_as_data():
 
 
 def test_malformed_module_is_rejected():
-    student = FakeStudent({})
     with pytest.raises(ResultRejected):
-        student._decoder._decode({"$type": "module", "class": "X", "modules": "nope",
-                                  "parameters": {"$type": "dict", "items": []},
-                                  "buffers": {"$type": "dict", "items": []}}, -1, [10], 0)
+        ResultReader(-1, 10).decode({"$type": "module", "class": "X", "modules": "nope",
+                                     "parameters": {"$type": "dict", "items": []},
+                                     "buffers": {"$type": "dict", "items": []}})
 
 
 def _driver(ns, x, factor=1):
@@ -104,8 +103,8 @@ def test_driver_must_be_a_named_function():
 
 
 def test_an_array_over_the_limit_is_refused_before_it_is_written(monkeypatch):
-    from course import bridge_kernel
+    from course.bridge import kernel_side
 
-    monkeypatch.setattr(bridge_kernel, "_LIMIT", [1000])
+    monkeypatch.setattr(kernel_side, "_LIMIT", [1000])
     with pytest.raises(ResultRejected, match="too large"):
         roundtrip({"fine": np.zeros(10), "huge": torch.zeros(2000)})

@@ -16,8 +16,8 @@ import zipfile
 import pytest
 from tiny_course import LAB, SOURCE, make_course
 
-from course import notebooks as nbk
-from course.autograde import nbgrader, nbgrader_env
+from course.authoring import notebooks as nbk
+from course.runner.nbgrader_cmd import nbgrader, nbgrader_env
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def resumed(released, cls, tmp_path_factory):
     proc.wait()
     log.close()
     before = logged(course)
-    from course.grade import grade
+    from course.runner.driver import grade
 
     run = grade(LAB, root=course, workers=2, progress=False)
     return course, before, run
@@ -147,7 +147,7 @@ def test_feedback_and_export_work_as_after_plain_autograde(resumed, plain, cls):
 def test_dask_cluster_from_a_zip_gives_the_local_grades(released, cls, resumed, tmp_path):
     from distributed import LocalCluster
 
-    from course.grade import grade
+    from course.runner.driver import grade
 
     course = fresh(released, tmp_path / "course")
     archive = tmp_path / "submissions.zip"
@@ -169,7 +169,7 @@ def test_dask_cluster_from_a_zip_gives_the_local_grades(released, cls, resumed, 
 def test_timeouts_and_crashes_are_recorded_and_the_batch_goes_on(resumed):
     import json
 
-    from course.grade import grade
+    from course.runner.driver import grade
 
     course = resumed[0]
     broken = course / "submitted" / "eve" / LAB

@@ -14,7 +14,10 @@ decoder (Parquet, .npy, Vega-Lite JSON). Checked here:
 from __future__ import annotations
 
 import pytest
-from grader_harness import (
+
+import reference.activations as ref_activations
+import reference.charts as ref_charts
+from course.graders.harness import (
     FakeStudent,
     GraderSet,
     expect_failed_cleanly,
@@ -22,10 +25,7 @@ from grader_harness import (
     isolated,
     solution_sources,
 )
-from grader_harness import namespace as notebook
-
-import reference.activations as ref_activations
-import reference.charts as ref_charts
+from course.graders.harness import namespace as notebook
 
 LAB = "activation_matrix"
 GRADERS = GraderSet(LAB)
@@ -405,7 +405,7 @@ def neuron_activation_matrix_errors(activations, num_neurons):
 @pytest.fixture(scope="module", autouse=True)
 def trained_model():
     """Train (or load) the fixed MNIST model once, outside any timed property."""
-    from course.strategies import trained_case
+    from activation_matrix.cases import trained_case
 
     trained_case()
 

@@ -1,6 +1,6 @@
 """Self-test of the hidden graders of the activation_maximization lab, without a kernel.
 
-The lead's harness (grader_harness.py) stands for the kernel. Checked here:
+The kernel-less harness (course/graders/harness.py) stands for the kernel. Checked here:
 
 - the reference, an independent student-style solution and the source notebook's solution
   cells pass every property;
@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from grader_harness import (
+
+from course.graders.harness import (
     ROOT,
     FakeStudent,
     GraderSet,

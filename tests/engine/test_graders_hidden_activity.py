@@ -1,6 +1,6 @@
 """Self-test of the hidden graders of the hidden_activity lab, without a kernel.
 
-The lead's harness (grader_harness.py) stands for the kernel. Checked here:
+The kernel-less harness (course/graders/harness.py) stands for the kernel. Checked here:
 
 - the reference, an independent student-style solution and the source notebook's solution
   cells pass every property;
@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from grader_harness import (
+
+from course.graders.harness import (
     ROOT,
     FakeStudent,
     GraderSet,
@@ -360,7 +361,7 @@ def run(ns, grade_id, **kwargs):
 @pytest.fixture(scope="module", autouse=True)
 def trained_networks():
     """Train (or load) the fixed MNIST networks once, outside any timed property."""
-    from course.strategies_hidden_activity import last_layer_map
+    from hidden_activity.cases import last_layer_map
 
     last_layer_map()
 

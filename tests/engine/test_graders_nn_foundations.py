@@ -14,7 +14,11 @@ encoding), checked here:
 from __future__ import annotations
 
 import pytest
-from grader_harness import (
+
+import reference.linear_models as ref_linear
+import reference.single_neuron as ref_neuron
+import reference.small_networks as ref_networks
+from course.graders.harness import (
     FakeStudent,
     GraderSet,
     expect_failed_cleanly,
@@ -24,10 +28,6 @@ from grader_harness import (
     notebook_cells,
     solution_sources,
 )
-
-import reference.linear_models as ref_linear
-import reference.single_neuron as ref_neuron
-import reference.small_networks as ref_networks
 
 LAB = "nn_foundations"
 GRADERS = GraderSet(LAB)
@@ -340,14 +340,14 @@ def notebook_namespace() -> dict:
 @pytest.fixture(scope="module", autouse=True)
 def trained_models():
     """Train (or load) the fixed MNIST models once, outside any timed property."""
-    from course.strategies_nn_foundations import (
-        mnist_split,
+    from nn_foundations.cases import (
+        split_arrays,
         trained_hidden_net,
         trained_logistic_net,
         trained_one_vs_eight,
     )
 
-    mnist_split()
+    split_arrays()
     trained_logistic_net()
     trained_hidden_net()
     trained_one_vs_eight()
@@ -387,7 +387,7 @@ def test_cells_are_isolated(grade_id):
 
 
 def _fixtures():
-    from course.selfcheck import load_fixtures
+    from course.authoring.selfcheck import load_fixtures
 
     return load_fixtures(LAB)
 

@@ -1,8 +1,8 @@
-"""course.model_cache: train once, then load; a corrupt file is trained again."""
+"""course.graders.model_cache: train once, then load; a corrupt file is trained again."""
 
 import torch
 
-from course.model_cache import cache_file, cached_model
+from course.graders.model_cache import cache_file, cached_model
 
 
 def test_trains_once_then_loads_and_rebuilds_a_corrupt_file(tmp_path, monkeypatch):

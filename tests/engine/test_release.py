@@ -5,14 +5,15 @@ import subprocess
 
 import pytest
 
-from course import release as rel
-from course.autograde import nbgrader
-from course.notebooks import read
+from course.authoring import release as rel
+from course.authoring.notebooks import read
+from course.layout import Course
+from course.runner.nbgrader_cmd import nbgrader
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("lab", rel.labs())
+@pytest.mark.parametrize("lab", Course().labs())
 def test_regenerating_the_release_gives_no_diff(lab, root, tmp_path):
     course = tmp_path / "course"
     course.mkdir()
@@ -26,19 +27,19 @@ def test_regenerating_the_release_gives_no_diff(lab, root, tmp_path):
         f"release/{lab} is stale; run `course release {lab}`:\n{diff.stdout[:3000]}")
 
 
-@pytest.mark.parametrize("lab", rel.labs())
+@pytest.mark.parametrize("lab", Course().labs())
 def test_release_has_no_solution_hidden_test_or_reference(lab, root):
     assert rel.leaks(root / "release" / lab) == []
 
 
-@pytest.mark.parametrize("lab", rel.labs())
+@pytest.mark.parametrize("lab", Course().labs())
 def test_source_folder_holds_only_the_notebook(lab, root):
     # nbgrader copies every other file of source/<lab>/ into the release as it is.
     files = [p.name for p in (root / "source" / lab).iterdir() if p.name != ".ipynb_checkpoints"]
     assert files == [f"{lab}.ipynb"]
 
 
-@pytest.mark.parametrize("lab", rel.labs())
+@pytest.mark.parametrize("lab", Course().labs())
 def test_source_notebook_is_committed_without_outputs(lab, root):
     nb = read(root / "source" / lab / f"{lab}.ipynb")
     assert all(not c.get("outputs") and c.get("execution_count") is None

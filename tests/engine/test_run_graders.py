@@ -1,4 +1,4 @@
-"""The hidden-grader run's own reporting (course/run_graders.py + course/pytest_plugin.py)."""
+"""The hidden-grader run's own reporting (course/graders/runner.py and its pytest plug-in)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from course.graders import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,7 @@ def test_a_failure_is_recorded_for_the_student_and_logged_as_a_plain_traceback(t
     grader = tmp_path / "test_counting.py"
     grader.write_text(textwrap.dedent(GRADER))
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "course.run_graders", "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", runner.__name__, "--out", str(out),
                            "--rootdir", str(tmp_path), str(grader)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from course.executor import SandboxedExecute
+from course.nbgrader_plugin.executor import SandboxedExecute
 from course.sandbox import Sandbox, SandboxUnavailable, Workspace
 
 
@@ -30,7 +30,7 @@ def test_unsafe_mode_must_be_asked_for_explicitly(monkeypatch):
     monkeypatch.delenv("COURSE_UNSAFE_NO_SANDBOX", raising=False)
     assert SandboxedExecute().unsafe_no_sandbox is False
     monkeypatch.setenv("COURSE_UNSAFE_NO_SANDBOX", "1")
-    from course.executor import _unsafe_requested
+    from course.nbgrader_plugin.executor import _unsafe_requested
 
     assert _unsafe_requested()
 

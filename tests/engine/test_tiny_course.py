@@ -4,8 +4,9 @@ sandbox with hidden graders, scores in the gradebook, feedback text, export."""
 import pytest
 from tiny_course import LAB, SOURCE, make_course
 
-from course import notebooks as nbk
-from course.autograde import grade_batch, nbgrader
+from course.authoring import notebooks as nbk
+from course.authoring.batch import grade_batch
+from course.runner.nbgrader_cmd import nbgrader
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests of course.vegalite: reading chart dicts and comparing them by meaning."""
+"""Tests of course.graders.vegalite: reading chart dicts and comparing them by meaning."""
 
 import copy
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course.vegalite import ChartSpecError, View, axis_order, chart_differences, normalize
+from course.graders.vegalite import ChartSpecError, View, axis_order, chart_differences, normalize
 from reference.activations import confusion_matrix_frame, filter_activations, get_top_neurons
 from reference.charts import (
     all_neuron_activation_matrices,

@@ -3,13 +3,14 @@ in a fresh fork (exit code back, a time limit kills it, nothing carries over).""
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from course.zygote import grader_imports, request
+from course.graders.runner import preload_modules
+from course.runner import zygote as zygote_module
+from course.runner.zygote import request
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -25,27 +26,26 @@ def sleep(seconds):
 """
 
 
-def test_grader_imports_reads_top_level_imports(tmp_path):
+def test_the_graders_preload_is_read_from_the_lab_files_top_level_imports(tmp_path):
     (tmp_path / "test_a.py").write_text(
-        "import numpy as np\nfrom hypothesis import given\nfrom . import sibling\n"
+        "import numpy as np\nfrom hypothesis import given\nfrom .cases import case\n"
         "def test():\n    import torch\n")
     (tmp_path / "test_broken.py").write_text("def (:\n")
-    (tmp_path / "helper.py").write_text("import pandas\n")  # not a grader file
-    names = grader_imports(str(tmp_path))
-    assert {"numpy", "hypothesis", "pytest", "course.run_graders"} <= set(names)
-    assert "torch" not in names and "pandas" not in names
+    (tmp_path / "cases.py").write_text("import pandas\n")  # the lab's strategies
+    names = preload_modules(tmp_path)
+    assert {"numpy", "hypothesis", "pytest", "pandas", "course.graders.runner",
+            "course.graders.pytest_plugin"} <= set(names)
+    # Not what runs later only, nor the lab's own modules (each run imports its copy).
+    assert "torch" not in names and not any("cases" in n for n in names)
 
 
 @pytest.fixture
 def zygote(tmp_path):
-    graders = tmp_path / "graders"
-    graders.mkdir()
-    (graders / "test_x.py").write_text("import reference.activations\n")
     (tmp_path / "probe.py").write_text(PROBE)
     path = str(tmp_path / "z.sock")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
-    proc = subprocess.Popen([sys.executable, "-m", "course.zygote", "--socket", path,
-                             str(graders)], env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(zygote_module.command(["reference.activations"], path), env=env,
+                            stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not os.path.exists(path):
         assert proc.poll() is None and time.monotonic() < deadline
@@ -71,7 +71,7 @@ def test_time_limit_and_exit_codes(zygote):
 
 
 def test_graders_fall_back_to_a_new_python_without_a_live_zygote(tmp_path, monkeypatch):
-    from course.run_graders import _in_zygote
+    from course.graders.runner import _in_zygote
 
     monkeypatch.delenv("COURSE_GRADER_ZYGOTE", raising=False)
     assert _in_zygote([], {}, tmp_path, tmp_path, 10) == (False, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course import notebooks as nbk
+from course.authoring import notebooks as nbk
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = "tiny"

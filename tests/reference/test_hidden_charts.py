@@ -8,7 +8,7 @@ import pytest
 import vl_convert as vlc
 from numpy.testing import assert_allclose, assert_array_equal
 
-from course.vegalite import normalize
+from course.graders.vegalite import normalize
 from reference.hidden_charts import (
     CLASS_COLORS,
     discriminative_neuron_map,

@@ -6,17 +6,17 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from torch import nn
-
-from course.strategies_activation_maximization import (
+from activation_maximization.cases import (
     maximization_cases,
     seeded_lenet,
     tiny_net,
     trained_lenet,
     trained_mlp,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
 from reference.maximization import (
     Optimize_NN_Input,
     freeze,

@@ -4,11 +4,11 @@ import copy
 
 import pytest
 import torch
+from activation_maximization.cases import tiny_net, trained_lenet, trained_mlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course.strategies_activation_maximization import tiny_net, trained_lenet, trained_mlp
 from reference.models import MLP, LeNet5, accuracy, count_parameters, evaluate_loss, train_model
 from reference.torch_data import make_loader
 
@@ -154,10 +154,11 @@ def test_training_lowers_the_loss_on_a_learnable_problem():
 
 def test_trained_models_of_the_graders():
     """The cached 3-epoch models reach the accuracy the lab promises on its test split."""
-    from course.strategies_activation_maximization import mnist_split
+    from activation_maximization.cases import split_tensors
+
     from reference.torch_data import as_images
 
-    X, y = mnist_split()["test"]
+    X, y = split_tensors()["test"]
     # Embedded MNIST (3,600 training digits, 3 epochs): about 90%, not full MNIST's 98%.
     assert accuracy(trained_mlp(), make_loader(X, y, 500)) > 0.85
     assert accuracy(trained_lenet(), make_loader(as_images(X), y, 500)) > 0.85

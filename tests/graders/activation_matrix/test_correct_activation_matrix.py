@@ -8,8 +8,9 @@ and with any index.
 from hypothesis import given
 
 import reference.activations as ref
-from course.grading import expect_columns, expect_frame
-from course.strategies import labelled_cases, trained_subset
+from course.graders.compare import expect_columns, expect_frame
+
+from .cases import labelled_cases, trained_subset
 
 PATCH = {"get_average_activations": ref.get_average_activations,
          "get_layer_output": ref.get_layer_output}

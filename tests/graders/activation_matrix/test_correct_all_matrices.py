@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 import reference.activations as ref
 import reference.charts as charts
-from course.grading import as_chart, expect_chart
-from course.strategies import activation_frames, trained_subset
+from course.graders.compare import as_chart, expect_chart
+
+from .cases import activation_frames, trained_subset
 
 PATCH = {"neuron_activation_matrix": charts.neuron_activation_matrix,
          "get_top_neurons": ref.get_top_neurons, "filter_activations": ref.filter_activations}

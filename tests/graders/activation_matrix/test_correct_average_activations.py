@@ -8,8 +8,9 @@ import numpy as np
 from hypothesis import given
 
 import reference.activations as ref
-from course.grading import as_array, expect_array
-from course.strategies import model_cases, trained_subset
+from course.graders.compare import as_array, expect_array
+
+from .cases import model_cases, trained_subset
 
 PATCH = {"get_layer_output": ref.get_layer_output}
 # Means of the same numbers summed in another order agree to a few ulps.

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 import reference.activations as ref
 import reference.charts as charts
-from course.grading import expect_chart, expect_columns, expect_frame, expect_tooltip
-from course.strategies import trained_case
+from course.graders.compare import expect_chart, expect_columns, expect_frame, expect_tooltip
+
+from .cases import trained_case
 
 KEYS = ["true_label", "predicted_label"]
 HEATMAP = ("x", "y", "color")

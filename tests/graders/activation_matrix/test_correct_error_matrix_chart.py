@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 import reference.activations as ref
 import reference.charts as charts
-from course.grading import expect_chart, expect_tooltip
-from course.strategies import error_frames, trained_subset
+from course.graders.compare import expect_chart, expect_tooltip
+
+from .cases import error_frames, trained_subset
 
 PATCH = {"get_top_neurons": ref.get_top_neurons, "filter_activations": ref.filter_activations}
 HEATMAP = ("x", "y", "color")

@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference.activations as ref
-from course.grading import expect_frame
-from course.strategies import activation_frames, error_frames, trained_subset
+from course.graders.compare import expect_frame
+
+from .cases import activation_frames, error_frames, trained_subset
 
 KEYS = ["label", "neuron"]
 ERROR_KEYS = ["true_label", "predicted_label", "neuron"]

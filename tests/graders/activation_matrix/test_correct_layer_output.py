@@ -4,8 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference.activations as ref
-from course.grading import expect_array
-from course.strategies import model_cases, trained_subset
+from course.graders.compare import expect_array
+
+from .cases import model_cases, trained_subset
 
 # Hidden layers: a hand-written logistic (1 / (1 + exp(-z))) differs from sklearn's
 # expit by an ulp or two; anything wrong is off by far more than this.

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference.activations as ref
-from course.grading import expect_list
-from course.strategies import activation_frames, trained_subset
+from course.graders.compare import expect_list
+
+from .cases import activation_frames, trained_subset
 
 
 def _n_neurons(frame):

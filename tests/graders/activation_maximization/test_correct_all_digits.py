@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference.maximization as ref
-from course.strategies_activation_maximization import (
+
+from .cases import (
+    as_floats,
     expect_close,
     maximization_cases,
-    tensor_or_array,
     trained_mlp,
 )
 
@@ -31,7 +32,7 @@ def each_digit(student, net, img0, lr, true_prob, sgd_iter):
     if isinstance(got, (list, tuple)):
         raise AssertionError(f"{what}: expected one tensor, got a {type(got).__name__} of "
                              f"{len(got)} items (torch.stack makes one tensor of them)")
-    images = tensor_or_array(got, what)
+    images = as_floats(got, what)
     shape = (10, *img0.shape[1:])
     assert images.shape == shape, (
         f"{what}: expected the ten optimized inputs stacked, shape {shape}, got {images.shape}")

@@ -11,10 +11,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.strategies_activation_maximization import (
+from .cases import (
+    as_floats,
     expect_close,
     seeded_lenet,
-    tensor_or_array,
     trained_lenet,
 )
 
@@ -43,7 +43,7 @@ def run(student, net, category, sgd_iter, seed=0, lr=1e-2, true_prob=0.99):
 
 
 def log_probs(out, what):
-    out = tensor_or_array(out, what)
+    out = as_floats(out, what)
     assert out.shape == (1, 10), (
         f"{what}: expected log-probabilities of shape (1, 10) for one image "
         f"[1, 1, 28, 28], got shape {out.shape}")
@@ -68,7 +68,7 @@ def test_forward_on_an_image(student, seed):
 def test_input_keeps_its_image_shape(student, seed, category):
     """self.input stays an image [1, 1, 28, 28] through trainloop."""
     got = run(student, seeded_lenet(seed), category, 3, seed)
-    image = tensor_or_array(got["input"], "self.input with LeNet-5")
+    image = as_floats(got["input"], "self.input with LeNet-5")
     assert image.shape == SHAPE, (
         f"self.input with LeNet-5: expected the shape of img0 {SHAPE}, got {image.shape}")
 

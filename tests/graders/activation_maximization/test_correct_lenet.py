@@ -11,15 +11,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.strategies_activation_maximization import (
+from reference.models import LeNet5
+from reference.torch_data import as_images
+
+from .cases import (
     expect_close,
     expect_log_probabilities,
     load_by_shape,
-    mnist_split,
+    split_tensors,
     trained_lenet,
 )
-from reference.models import LeNet5
-from reference.torch_data import as_images
 
 N_PARAMETERS = 44_426
 SHAPES = sorted(tuple(p.shape) for p in LeNet5().parameters())
@@ -90,7 +91,7 @@ def test_same_function_as_reference(student, n, seed):
 
 def test_trained_mnist(student):
     """With the weights of a trained LeNet-5, 200 test digits get the reference's outputs."""
-    X = as_images(mnist_split()["test"][0][:200])
+    X = as_images(split_tensors()["test"][0][:200])
     reference = trained_lenet()
     weights = [p.detach() for p in reference.parameters()]
     got = student._run(_build, 0, X, weights)

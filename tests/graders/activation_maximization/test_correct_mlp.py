@@ -10,15 +10,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.strategies_activation_maximization import (
+from reference.models import MLP
+
+from .cases import (
+    as_floats,
     expect_close,
     expect_log_probabilities,
     load_by_shape,
-    mnist_split,
-    tensor_or_array,
+    split_tensors,
     trained_mlp,
 )
-from reference.models import MLP
 
 N_PARAMETERS = 242_762
 WEIGHTS = [(256, 784), (128, 256), (64, 128), (10, 64)]
@@ -97,24 +98,24 @@ def test_dropout_only_in_train_mode(student, seed):
     """MLP(dropout=0.5) is random in train mode only; MLP(dropout=0.0) never is."""
     x = _inputs(seed, 4)
     got = build(student, seed, 0.5, x, train_mode=True)
-    first, second = (tensor_or_array(got[k], "MLP(dropout=0.5)") for k in ("out1", "out2"))
+    first, second = (as_floats(got[k], "MLP(dropout=0.5)") for k in ("out1", "out2"))
     assert not np.array_equal(first, second), (
         "MLP(dropout=0.5) in train mode gave the same output twice: is nn.Dropout(p=dropout) "
         "applied to the hidden layers?")
     got = build(student, seed, 0.5, x, train_mode=False)
-    first, second = (tensor_or_array(got[k], "MLP(dropout=0.5)") for k in ("out1", "out2"))
+    first, second = (as_floats(got[k], "MLP(dropout=0.5)") for k in ("out1", "out2"))
     assert np.array_equal(first, second), (
         "MLP(dropout=0.5) in eval mode gave two different outputs for the same input: "
         "dropout must be an nn.Dropout module (it turns off in eval mode)")
     got = build(student, seed, 0.0, x, train_mode=True)
-    expect_close(got["out1"], tensor_or_array(got["eval"], "MLP(dropout=0.0)"),
+    expect_close(got["out1"], as_floats(got["eval"], "MLP(dropout=0.0)"),
                  what="MLP(dropout=0.0): the output in train mode should be the one in eval "
                       "mode (the dropout probability must come from the argument)", **TOL)
 
 
 def test_trained_mnist(student):
     """With the weights of a trained MLP, 200 test digits get the reference's log-probabilities."""
-    X = mnist_split()["test"][0][:200]
+    X = split_tensors()["test"][0][:200]
     reference = trained_mlp()
     weights = [p.detach() for p in reference.parameters()]
     got = build(student, 0, None, X, weights=weights)

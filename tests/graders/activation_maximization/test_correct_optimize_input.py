@@ -14,14 +14,15 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from course.strategies_activation_maximization import (
+from reference.maximization import Optimize_NN_Input
+
+from .cases import (
     MaximizationCase,
+    as_floats,
     expect_close,
     maximization_cases,
-    tensor_or_array,
     trained_mlp,
 )
-from reference.maximization import Optimize_NN_Input
 
 # Float32 arithmetic: an equivalent loss expression (for example (a - b) ** 2 instead of
 # MSELoss) changes the last bits; over 30 Adam steps the paths stay within these bounds.
@@ -90,7 +91,7 @@ def test_network_frozen_input_only_parameter(student, case):
 def test_input_keeps_its_shape_and_moves(student, case):
     """self.input has img0's shape, and trainloop changes it."""
     got = run(student, case)
-    image = tensor_or_array(got["input"], "self.input")
+    image = as_floats(got["input"], "self.input")
     assert image.shape == tuple(case.img0.shape), (
         f"Optimize_NN_Input: self.input has shape {image.shape}, expected img0's shape "
         f"{tuple(case.img0.shape)}")
@@ -157,7 +158,7 @@ def test_trained_mnist(student):
     """Trained MLP: P(category) ends within 0.05 of true_prob (3 -> 0.9, 7 -> 0.5)."""
     for category, true_prob, sgd_iter in ((3, 0.9, 50), (7, 0.5, 100)):
         case = _mnist_case(category, true_prob, sgd_iter)
-        out = tensor_or_array(run(student, case)["out1"], "forward()")
+        out = as_floats(run(student, case)["out1"], "forward()")
         p = float(np.exp(out[0, category]))
         expected = reference(case).forward().detach()[0, category].exp().item()
         assert abs(p - true_prob) <= PROB_TOL, (

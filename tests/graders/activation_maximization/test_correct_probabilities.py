@@ -12,21 +12,22 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.strategies_activation_maximization import (
+from reference.maximization import Optimize_NN_Input, output_probabilities
+
+from .cases import (
+    as_floats,
     expect_close,
     maximization_cases,
     seeded_lenet,
-    tensor_or_array,
     trained_mlp,
 )
-from reference.maximization import Optimize_NN_Input, output_probabilities
 
 # exp of float32 log-probabilities: the same up to a few ulps however it is computed.
 TOL = {"rtol": 1e-5, "atol": 1e-7}
 
 
 def probabilities(student, opt, what):
-    got = tensor_or_array(student.output_probabilities(opt), what)
+    got = as_floats(student.output_probabilities(opt), what)
     if got.shape != (10,):
         hint = ": take row 0 of the [1, 10] output" if got.shape == (1, 10) else ""
         raise AssertionError(f"{what}: expected a flat array of 10 probabilities (shape (10,)), "

@@ -14,17 +14,18 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from course.strategies_activation_maximization import (
+from reference.models import accuracy, evaluate_loss, train_model
+from reference.torch_data import make_loader
+
+from .cases import (
     TrainingCase,
     accuracy_cases,
     expect_close,
-    mnist_split,
     seeded_mlp,
+    split_tensors,
     trained_mlp,
     training_cases,
 )
-from reference.models import accuracy, evaluate_loss, train_model
-from reference.torch_data import make_loader
 
 # Same float32 arithmetic in the same order; a different but equivalent loss expression
 # (for example cross-entropy of log-probabilities) changes the last bits only.
@@ -145,7 +146,7 @@ def test_accuracy(student, case):
 
 def test_trained_mnist(student):
     """The lab's MLP (no dropout) on 256 real digits, 2 epochs; accuracy of a trained MLP."""
-    splits = mnist_split()
+    splits = split_tensors()
     case = TrainingCase(seeded_mlp(1, dropout=0.0),
                         make_loader(*(t[:256] for t in splits["train"]), batch_size=64),
                         make_loader(*(t[:100] for t in splits["val"]), batch_size=64),

@@ -7,8 +7,9 @@ so the student's numbers must equal the reference's.
 from hypothesis import given, settings
 
 import reference.neurons as ref
-from course.grading import expect_array
-from course.strategies_hidden_activity import labelled_activations, last_layer
+from course.graders.compare import expect_array
+
+from .cases import labelled_activations, last_layer
 
 TOL = {"rtol": 1e-12, "atol": 1e-15}
 # Fitting forests takes a moment: fewer examples for the properties that fit many of them.

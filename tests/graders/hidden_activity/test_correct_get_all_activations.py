@@ -10,8 +10,9 @@ import numpy as np
 from hypothesis import given
 
 import reference.projections as ref
-from course.grading import describe, expect_array, expect_type
-from course.strategies_hidden_activity import torch_cases, trained
+from course.graders.compare import describe, expect_array, expect_type
+
+from .cases import torch_cases, trained
 
 # One forward pass against another (batched or not): float32 rounding at most.
 TOL = {"rtol": 1e-5, "atol": 1e-6}

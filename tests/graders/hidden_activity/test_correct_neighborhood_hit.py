@@ -9,8 +9,9 @@ import numpy as np
 from hypothesis import given
 
 import reference.projections as ref
-from course.grading import expect_array
-from course.strategies_hidden_activity import clouds, last_layer, last_layer_map
+from course.graders.compare import expect_array
+
+from .cases import clouds, last_layer, last_layer_map
 
 # The same fraction summed in another order: a few ulps at most.
 TOL = {"rtol": 0.0, "atol": 1e-12}

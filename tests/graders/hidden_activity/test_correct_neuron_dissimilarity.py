@@ -8,8 +8,9 @@ are a negative multiple of another (r = -1: dissimilarity 0).
 from hypothesis import given
 
 import reference.neurons as ref
-from course.grading import expect_array
-from course.strategies_hidden_activity import activation_matrices, last_layer
+from course.graders.compare import expect_array
+
+from .cases import activation_matrices, last_layer
 
 TOL = {"rtol": 0.0, "atol": 1e-9}
 

@@ -9,8 +9,9 @@ from hypothesis import given
 
 import reference.hidden_charts as charts
 import reference.neurons as neurons
-from course.grading import expect_chart, expect_tooltip
-from course.strategies_hidden_activity import last_layer, neuron_maps
+from course.graders.compare import expect_chart, expect_tooltip
+
+from .cases import last_layer, neuron_maps
 
 SCATTER = ("x", "y", "color")
 

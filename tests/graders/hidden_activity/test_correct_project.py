@@ -11,8 +11,9 @@ import numpy as np
 from hypothesis import given, settings
 
 import reference.projections as ref
-from course.grading import as_array
-from course.strategies_hidden_activity import clustered_activations, last_layer, last_layer_map
+from course.graders.compare import as_array
+
+from .cases import clustered_activations, last_layer, last_layer_map
 
 FEW = settings(max_examples=3)
 ITER = 250

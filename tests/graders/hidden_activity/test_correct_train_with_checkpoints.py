@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from course.grading import describe
-from course.strategies_hidden_activity import train_cases, trained
+from course.graders.compare import describe
+
+from .cases import train_cases, trained
 
 WHAT = "train_with_checkpoints(model, X, y, epochs, lr, batch_size, seed)"
 

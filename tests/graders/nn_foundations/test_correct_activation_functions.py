@@ -10,8 +10,9 @@ import numpy as np
 from hypothesis import given
 
 import reference.single_neuron as ref
-from course.grading import expect_array
-from course.strategies_nn_foundations import as_numbers, float_arrays, huge_arrays, mnist_split
+from course.graders.compare import as_floats, expect_array
+
+from .cases import float_arrays, huge_arrays, split_arrays
 
 # A sigmoid written with exp(x) / (1 + exp(x)), tanh or expit agrees with the reference to a
 # few ulps; below about -35 (values under 1e-15, where e.g. clipping x to [-500, 500] or a
@@ -42,7 +43,7 @@ def check(student, name, x, tol, *, warn=True):
     if warn and result["warnings"]:
         raise AssertionError(f"{what} warned: {result['warnings'][0]} (compute it so that no "
                              f"intermediate value overflows, even for x = -1e300)")
-    got = as_numbers(result["out"], what)
+    got = as_floats(result["out"], what, scalar=True)
     expect_array(got, ref.ACTIVATIONS[name](x), what=what, **tol)
 
 
@@ -78,7 +79,7 @@ def test_arctan(student, x):
 
 def test_trained_mnist(student):
     """All four on weighted sums of 200 real digits (z from about -1000 to 700)."""
-    X = mnist_split()[2][:200]
+    X = split_arrays()[2][:200]
     w = np.random.default_rng(0).normal(size=784)
     z = (X - 0.3) @ w * 40.0
     z = z.reshape(20, 10)

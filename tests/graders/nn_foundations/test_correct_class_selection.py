@@ -8,8 +8,9 @@ import numpy as np
 from hypothesis import given
 
 import reference.linear_models as ref
-from course.grading import expect_array, expect_list
-from course.strategies_nn_foundations import as_numbers, labelled_cases, mnist_split
+from course.graders.compare import as_floats, expect_array, expect_list
+
+from .cases import labelled_cases, split_arrays
 
 
 def select(student, X, y, c1, c2):
@@ -18,7 +19,7 @@ def select(student, X, y, c1, c2):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise AssertionError(f"{what}: expected the pair (X_selected, y_selected), got "
                              f"{type(got).__name__}")
-    return as_numbers(got[0], what + "[0]"), got[1], what
+    return as_floats(got[0], what + "[0]", scalar=True), got[1], what
 
 
 @given(case=labelled_cases())
@@ -26,7 +27,7 @@ def test_labels_in_order(student, case):
     """y_selected: the labels class_1 and class_2 only, all of them, in their original order."""
     _, y_sel, what = select(student, case.X, case.y, case.class_1, case.class_2)
     expected = ref.select_classes(case.X, case.y, case.class_1, case.class_2)[1]
-    expect_list(as_numbers(y_sel, what + "[1]").astype(np.int64), expected.tolist(),
+    expect_list(as_floats(y_sel, what + "[1]", scalar=True).astype(np.int64), expected.tolist(),
                 what=what + ": the labels kept")
 
 
@@ -48,18 +49,18 @@ def test_either_order_of_the_classes(student, case):
     for c1, c2 in ((case.class_1, case.class_2), (case.class_2, case.class_1)):
         X_sel, y_sel, what = select(student, case.X, case.y, c1, c2)
         X_ref, y_ref = ref.select_classes(case.X, case.y, c1, c2)
-        expect_list(as_numbers(y_sel, what).astype(np.int64), y_ref.tolist(),
+        expect_list(as_floats(y_sel, what, scalar=True).astype(np.int64), y_ref.tolist(),
                     what=what + ": the labels kept")
         expect_array(X_sel, X_ref, what=what + ": X_selected", rtol=0, atol=0)
 
 
 def test_trained_mnist(student):
     """On the real training and test digits: 1 vs 8 and 3 vs 5, exactly the reference rows."""
-    X_train, _, X_test, y_train, _, y_test = mnist_split()
+    X_train, _, X_test, y_train, _, y_test = split_arrays()
     for X, y, c1, c2 in ((X_train, y_train, 1, 8), (X_test, y_test, 1, 8),
                          (X_train, y_train, 3, 5)):
         X_sel, y_sel, what = select(student, X, y, c1, c2)
         X_ref, y_ref = ref.select_classes(X, y, c1, c2)
-        expect_list(as_numbers(y_sel, what).astype(np.int64), y_ref.tolist(),
+        expect_list(as_floats(y_sel, what, scalar=True).astype(np.int64), y_ref.tolist(),
                     what=what + " on MNIST: the labels kept")
         expect_array(X_sel, X_ref, what=what + " on MNIST: X_selected", rtol=0, atol=0)

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference.small_networks as ref
-from course.grading import describe
-from course.strategies_nn_foundations import (
+from course.graders.compare import describe
+
+from .cases import (
     linear_stacks,
     seeded,
     trained_hidden_net,

@@ -9,11 +9,11 @@ import torch
 from hypothesis import given
 
 import reference.small_networks as ref
-from course.grading import expect_array
-from course.strategies_nn_foundations import (
-    as_numbers,
+from course.graders.compare import as_floats, expect_array
+
+from .cases import (
     hidden_net_cases,
-    mnist_split,
+    split_arrays,
     trained_hidden_net,
 )
 
@@ -23,12 +23,12 @@ F32 = {"rtol": 1e-5, "atol": 1e-5}
 
 
 def activations(student, net, image, what):
-    got = as_numbers(student.hidden_activations(net, image), what)
+    got = as_floats(student.hidden_activations(net, image), what, scalar=True)
     expect_array(got, ref.hidden_activations(net, image).double().numpy(), what=what, **F32)
 
 
 def evidence(student, net, image, what):
-    got = as_numbers(student.class_evidence(net, image, _patch=PATCH), what)
+    got = as_floats(student.class_evidence(net, image, _patch=PATCH), what, scalar=True)
     expected = ref.class_evidence(net, image).double().numpy()
     if got.shape == expected.T.shape and got.shape != expected.shape:
         raise AssertionError(f"{what}: expected shape {expected.shape} (classes x hidden "
@@ -53,7 +53,7 @@ def test_class_evidence(student, case):
 def test_trained_mnist(student):
     """The trained HiddenLayerNet(36) on 10 real test digits (one of each)."""
     net = trained_hidden_net()
-    _, _, X_test, _, _, y_test = mnist_split()
+    _, _, X_test, _, _, y_test = split_arrays()
     for digit in range(10):
         index = int((y_test == digit).argmax())
         image = torch.tensor(X_test[index], dtype=torch.float32)

@@ -9,8 +9,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.grading import expect_array
-from course.strategies_nn_foundations import as_numbers, mnist_split, seeded, trained_hidden_net
+from course.graders.compare import as_floats, expect_array
+
+from .cases import seeded, split_arrays, trained_hidden_net
 
 # float32 sums of 784 and n_hidden products in whatever order torch picks.
 F32 = {"rtol": 1e-4, "atol": 1e-4}
@@ -83,7 +84,7 @@ def check_count(info, call, units):
 
 
 def expect_forward(info, params, x, what):
-    got = as_numbers(info["logits"], what)
+    got = as_floats(info["logits"], what, scalar=True)
     expected = expected_logits(params, x)
     if got.shape == expected.shape and not np.allclose(got, expected, **F32):
         for activation, name in ((lambda z: z, "no activation"), (torch.sigmoid, "sigmoid")):
@@ -122,6 +123,6 @@ def test_trained_mnist(student):
     net = trained_hidden_net()
     params = tuple(p.detach() for p in (net.hidden.weight, net.hidden.bias,
                                         net.output.weight, net.output.bias))
-    x = torch.tensor(mnist_split()[2][:300], dtype=torch.float32)
+    x = torch.tensor(split_arrays()[2][:300], dtype=torch.float32)
     info, call = run(student, 36, params, x)
     expect_forward(info, params, x, f"{call} with trained weights on 300 digits")

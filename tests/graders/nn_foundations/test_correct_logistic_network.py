@@ -9,8 +9,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course.grading import expect_array
-from course.strategies_nn_foundations import as_numbers, mnist_split, seeded, trained_logistic_net
+from course.graders.compare import as_floats, expect_array
+
+from .cases import seeded, split_arrays, trained_logistic_net
 
 # float32 dot products of 784 terms, in whatever order torch picks: about 1e-6 relative.
 F32 = {"rtol": 1e-4, "atol": 1e-4}
@@ -62,7 +63,7 @@ def run(student, W, b, x):
 
 
 def expect_logits(info, W, b, x, what):
-    got = as_numbers(info["logits"], what)
+    got = as_floats(info["logits"], what, scalar=True)
     expected = (x.double() @ W.double().T + b.double()).numpy()
     if got.shape == expected.shape and not np.allclose(got, expected, **F32) and np.allclose(
             torch.softmax(torch.tensor(expected), dim=1).numpy(), got, atol=1e-4):
@@ -100,7 +101,7 @@ def test_logits(student, seed, n):
 def test_trained_mnist(student):
     """With trained weights, the logits of 300 real test digits are the reference's."""
     net = trained_logistic_net()
-    x = torch.tensor(mnist_split()[2][:300], dtype=torch.float32)
+    x = torch.tensor(split_arrays()[2][:300], dtype=torch.float32)
     W, b = net.output.weight.detach(), net.output.bias.detach()
     info = run(student, W, b, x)
     expect_logits(info, W, b, x, "LogisticRegressionNet with trained weights on 300 digits")

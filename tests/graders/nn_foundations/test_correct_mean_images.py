@@ -6,11 +6,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference.linear_models as ref
-from course.grading import expect_array
-from course.strategies_nn_foundations import (
-    as_numbers,
+from course.graders.compare import as_floats, expect_array
+
+from .cases import (
     labelled_cases,
-    mnist_split,
+    split_arrays,
     trained_one_vs_eight,
 )
 
@@ -27,7 +27,8 @@ def means(student, X, y, c1, c2):
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise AssertionError(f"{what}: expected three images (mean_1, mean_2, difference), "
                              f"got {type(got).__name__}")
-    return [as_numbers(g, f"{what}: {name}") for g, name in zip(got, NAMES, strict=True)], what
+    return [as_floats(g, f"{what}: {name}", scalar=True)
+            for g, name in zip(got, NAMES, strict=True)], what
 
 
 def check_means(student, X, y, c1, c2, where=""):
@@ -59,17 +60,17 @@ def test_weight_image(student, coef, row):
     """weight_image(coef) puts weight k at row k // 28, column k % 28: (784,) or (1, 784)."""
     arg = coef[None, :] if row else coef
     what = f"weight_image(coef) for coef of shape {arg.shape}"
-    got = as_numbers(student.weight_image(arg), what)
+    got = as_floats(student.weight_image(arg), what, scalar=True)
     expect_array(got, ref.weight_image(arg), what=what, rtol=0, atol=0)
 
 
 def test_trained_mnist(student):
     """Real digits: the 1-vs-8 mean images and difference, the trained model's weight image."""
-    X_train, _, _, y_train, _, _ = mnist_split()
+    X_train, _, _, y_train, _, _ = split_arrays()
     X18, y18 = ref.select_classes(X_train, y_train, 1, 8)
     check_means(student, X18, y18, 1, 8, " on the 1s and 8s")
     check_means(student, X_train, y_train, 3, 5, " on all training digits")
     model = trained_one_vs_eight()[0]
-    got = as_numbers(student.weight_image(model.coef_), "weight_image(clf_18.coef_)")
+    got = as_floats(student.weight_image(model.coef_), "weight_image(clf_18.coef_)", scalar=True)
     expect_array(got, ref.weight_image(model.coef_), what="weight_image(clf_18.coef_)",
                  rtol=0, atol=0)

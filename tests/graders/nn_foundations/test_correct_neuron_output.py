@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference.single_neuron as ref
-from course.grading import expect_array
-from course.strategies_nn_foundations import as_numbers, trained_one_vs_eight
+from course.graders.compare import as_floats, expect_array
+
+from .cases import trained_one_vs_eight
 
 # x @ w may sum in another order than the reference: a few ulps of the largest term.
 DOT = {"rtol": 1e-9, "atol": 1e-9}
@@ -32,7 +33,7 @@ def neurons(draw, batch):
 def call_output(student, x, w, b, name):
     what = f"neuron_output(x, w, b={b!r}, activation={name}) with x of shape {x.shape}"
     got = student.neuron_output(x, w, b, ref.ACTIVATIONS[name])
-    return as_numbers(got, what), what
+    return as_floats(got, what, scalar=True), what
 
 
 @given(case=neurons(batch=False), batch=st.booleans())
@@ -41,7 +42,7 @@ def test_weighted_inputs(student, case, batch):
     x, w, _ = case
     if batch:
         x = np.vstack([x, -x, 2 * x])
-    got = as_numbers(student.weighted_inputs(x, w), "weighted_inputs(x, w)")
+    got = as_floats(student.weighted_inputs(x, w), "weighted_inputs(x, w)", scalar=True)
     expect_array(got, x * w, what=f"weighted_inputs(x, w) with x of shape {x.shape}",
                  rtol=1e-15, atol=0)
 

@@ -6,11 +6,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference.linear_models as ref
-from course.grading import expect_array
-from course.strategies_nn_foundations import (
-    as_numbers,
+from course.graders.compare import as_floats, expect_array
+
+from .cases import (
     labelled_cases,
-    mnist_split,
+    split_arrays,
     trained_hidden_net,
 )
 
@@ -28,7 +28,8 @@ def vs_rest(student, X, y, digit):
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise AssertionError(f"{what}: expected three images (digit_mean, rest_mean, "
                              f"difference), got {type(got).__name__}")
-    return [as_numbers(g, f"{what}: {name}") for g, name in zip(got, NAMES, strict=True)], what
+    return [as_floats(g, f"{what}: {name}", scalar=True)
+            for g, name in zip(got, NAMES, strict=True)], what
 
 
 def check(student, X, y, digit, where="", only=(0, 1, 2)):
@@ -43,7 +44,7 @@ def check(student, X, y, digit, where="", only=(0, 1, 2)):
 def test_weight_images(student, coef):
     """weight_images(coef) of shape (n, 784) is n images (n, 28, 28): row i as image i."""
     what = f"weight_images(coef) for coef of shape {coef.shape}"
-    got = as_numbers(student.weight_images(coef, _patch=PATCH), what)
+    got = as_floats(student.weight_images(coef, _patch=PATCH), what, scalar=True)
     expect_array(got, ref.weight_images(coef), what=what, rtol=0, atol=0)
 
 
@@ -67,10 +68,10 @@ def test_difference(student, case):
 
 def test_trained_mnist(student):
     """Real digits: every digit 0-9 against the rest; the 36 hidden weight images of a net."""
-    X_train, _, _, y_train, _, _ = mnist_split()
+    X_train, _, _, y_train, _, _ = split_arrays()
     for digit in range(10):
         check(student, X_train, y_train, digit, " on the training digits")
     coef = trained_hidden_net().hidden.weight.detach().double().numpy()
     what = "weight_images(hidden_net.hidden.weight) of a trained network"
-    got = as_numbers(student.weight_images(coef, _patch=PATCH), what)
+    got = as_floats(student.weight_images(coef, _patch=PATCH), what, scalar=True)
     expect_array(got, ref.weight_images(coef), what=what, rtol=0, atol=0)

@@ -1,13 +1,13 @@
 """``course grade LAB``: grade every submission in parallel, on this machine or on Dask.
 
-One task per submission (``course.grade_worker.grade_one``: the real ``nbgrader autograde``
+One task per submission (``course.runner.worker.grade_one``: the real ``nbgrader autograde``
 in a throw-away course copy). Workers only return plain data; this driver is the only
 writer of the instructor's gradebook and of ``autograded/``, so after a run
 ``nbgrader generate_feedback`` and ``nbgrader export`` work as after ``nbgrader autograde``.
 
-Resuming: each result is recorded with a completion mark (course/record.py); a re-run skips
-marked submissions whose files have not changed since, unless ``force``, and grades the
-rest again, so a killed driver loses nothing and duplicates nothing.
+Resuming: each result is recorded with a completion mark (course/runner/recording.py); a
+re-run skips marked submissions whose files have not changed since, unless ``force``, and
+grades the rest again, so a killed driver loses nothing and duplicates nothing.
 
 Where: a local pool of processes (default: one per core), or with ``scheduler`` a Dask
 distributed cluster. Dask workers need no shared filesystem (the course bundle is scattered
@@ -37,9 +37,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from . import grade_worker as gw
-from .autograde import ROOT, nbgrader, nbgrader_env
-from .record import LOG_TABLE, is_complete, record
+from ..layout import ROOT, Course
+from . import worker as gw
+from .files import digest, read_tree
+from .nbgrader_cmd import nbgrader, nbgrader_env
+from .recording import LOG_TABLE, is_complete, record
 
 MAX_SUBMISSION_BYTES = 200 * 1024**2  # larger submissions are refused, not shipped around
 # Used by --zip when the course config sets no FileNameCollectorPlugin.named_regexp: files
@@ -66,7 +68,7 @@ def course_settings(root: Path) -> dict:
             "{nbgrader_step}/{student_id}/{assignment_id}":
         raise RuntimeError("course grade supports nbgrader's default directory_structure only")
     return {"course_id": cd.get("course_id", ""),
-            "db_url": cd.get("db_url") or f"sqlite:///{root / 'gradebook.db'}",
+            "db_url": cd.get("db_url") or f"sqlite:///{Course(root).gradebook}",
             "named_regexp": cfg.get("FileNameCollectorPlugin", {}).get("named_regexp")}
 
 
@@ -74,7 +76,7 @@ def collect_zip(lab: str, archive: Path, root: Path, settings: dict) -> None:
     """Put a zip of submissions into ``submitted/`` with the real ``nbgrader zip_collect``."""
     import re
 
-    folder = root / "downloaded" / lab / "archive"
+    folder = Course(root).downloaded(lab) / "archive"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(archive, folder / Path(archive).name)
     args = ["zip_collect", lab, "--force"]
@@ -117,8 +119,8 @@ def _start_pool(workers: int, folder: Path):
 
 def _load(task: dict, root: Path, lab: str, digests: dict) -> dict:
     """The task with its files, read now (only a bounded number of tasks are in flight)."""
-    files = gw.read_tree(root / "submitted" / task["student"] / lab)
-    digests[task["student"]] = gw.digest(files)  # what is graded is what gets marked
+    files = read_tree(Course(root).submitted(task["student"], lab))
+    digests[task["student"]] = digest(files)  # what is graded is what gets marked
     return dict(task, files=files)
 
 
@@ -193,8 +195,8 @@ def _plan(lab: str, root: Path, settings: dict, found: list[str], force: bool,
         gb.db.commit()
         notebooks = [nb.name for nb in gb.find_assignment(lab).notebooks]
         for student in found:
-            files = gw.read_tree(root / "submitted" / student / lab)
-            digests[student] = gw.digest(files)
+            files = read_tree(Course(root).submitted(student, lab))
+            digests[student] = digest(files)
             if not force and is_complete(gb, root, lab, student, digests[student], notebooks):
                 run.skipped.append(student)
                 continue
@@ -224,7 +226,8 @@ def grade(lab: str, *, root: Path = ROOT, workers: int | None = None,
     if zip_path:
         settings = course_settings(root)
         collect_zip(lab, Path(zip_path), root, settings)
-    found = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{lab}") if p.is_dir())
+    found = sorted(p.parent.name for p in Course(root).submitted_root.glob(f"*/{lab}")
+                   if p.is_dir())
     for missing in sorted(set(students or []) - set(found)):
         print(f"course grade: no submission for {missing} in submitted/", file=sys.stderr)
     found = [s for s in found if students is None or s in students]
@@ -263,7 +266,7 @@ def grade(lab: str, *, root: Path = ROOT, workers: int | None = None,
 
 def _write_failures(root: Path, lab: str, run: Run) -> None:
     """``reports/LAB/failures.json``: submissions not graded, kept until they are."""
-    path = root / "reports" / lab / "failures.json"
+    path = Course(root).reports(lab) / "failures.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     done = set(run.graded) | set(run.skipped)
     now = {s: r for s, r in old.items() if s not in done} | {

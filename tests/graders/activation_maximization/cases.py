@@ -12,7 +12,6 @@ embedded split, trained once (deterministically, one thread) and kept as state d
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
@@ -20,8 +19,9 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-from .grading import describe, expect_array
-from .model_cache import cached_model
+from course.graders.cases import one_thread, seeded
+from course.graders.compare import as_floats, expect_array
+from course.graders.model_cache import cached_model
 
 __all__ = [
     "tiny_net",
@@ -34,33 +34,23 @@ __all__ = [
     "accuracy_cases",
     "seeded_lenet",
     "seeded_mlp",
-    "mnist_split",
+    "split_tensors",
     "trained_mlp",
     "trained_lenet",
-    "tensor_or_array",
     "expect_close",
     "expect_log_probabilities",
     "load_by_shape",
 ]
 
-# Small networks: one thread is the fastest on a shared machine, and the same everywhere.
-torch.set_num_threads(1)
+one_thread()
 
 PROBS = (0.5, 0.8, 0.9, 0.99)
 LRS = (1e-2, 3e-2)
 
 
-@contextlib.contextmanager
-def _seeded(seed):
-    """Run with torch's global RNG seeded, and restore it afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        yield
-
-
 def tiny_net(n_in, hidden, dropout, seed, train_mode=True):
     """``Linear(n_in, hidden) - Tanh - Dropout - Linear(hidden, 10) - LogSoftmax``."""
-    with _seeded(seed):
+    with seeded(seed):
         net = nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Dropout(dropout),
                             nn.Linear(hidden, 10), nn.LogSoftmax(dim=1))
         with torch.no_grad():  # larger weights than the default: livelier outputs
@@ -99,7 +89,7 @@ def maximization_cases(draw, *, dropout=(0.0, 0.5), train_mode=(True, False),
     net = tiny_net(n_in, draw(st.integers(3, 12)), draw(st.sampled_from(dropout)),
                    draw(st.integers(0, 2**31 - 1)), draw(st.sampled_from(train_mode)))
     scale = draw(st.sampled_from((0.01, 1.0)))
-    with _seeded(draw(st.integers(0, 2**31 - 1))):
+    with seeded(draw(st.integers(0, 2**31 - 1))):
         img0 = torch.randn(1, n_in) * scale
     return MaximizationCase(net, img0, draw(st.sampled_from(LRS)), draw(st.integers(0, 9)),
                             draw(st.sampled_from(PROBS)), draw(st.integers(min_iter, max_iter)))
@@ -132,7 +122,7 @@ def training_cases(draw, *, dropout=(0.0,)):
     model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
                      draw(st.integers(0, 2**31 - 1)))
     n_train, n_val = draw(st.integers(8, 40)), draw(st.integers(4, 16))
-    with _seeded(draw(st.integers(0, 2**31 - 1))):
+    with seeded(draw(st.integers(0, 2**31 - 1))):
         X = torch.randn(n_train + n_val, n_in)
         y = torch.randint(0, 10, (n_train + n_val,))
     batch = draw(st.integers(3, 8))
@@ -160,7 +150,7 @@ def accuracy_cases(draw, *, dropout=(0.0, 0.5)):
     model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
                      draw(st.integers(0, 2**31 - 1)), draw(st.booleans()))
     n = draw(st.integers(2, 30))
-    with _seeded(draw(st.integers(0, 2**31 - 1))):
+    with seeded(draw(st.integers(0, 2**31 - 1))):
         X = torch.randn(n, n_in)
         was = model.training
         with torch.no_grad():
@@ -175,7 +165,7 @@ def seeded_mlp(seed=0, dropout=0.2):
     """The reference MLP with torch's default initialization from ``seed``."""
     from reference.models import MLP
 
-    with _seeded(seed):
+    with seeded(seed):
         return MLP(dropout)
 
 
@@ -183,12 +173,12 @@ def seeded_lenet(seed=0):
     """The reference LeNet-5 with torch's default initialization from ``seed``."""
     from reference.models import LeNet5
 
-    with _seeded(seed):
+    with seeded(seed):
         return LeNet5()
 
 
 @functools.lru_cache(maxsize=1)
-def mnist_split():
+def split_tensors():
     """The embedded split 3,600 / 400 / 1,000 as tensors (see reference.torch_data)."""
     from reference.torch_data import mnist_tensors
 
@@ -201,11 +191,11 @@ def _trained(name, build, images, lr):
     from reference.torch_data import as_images, make_loader
 
     def train(model):
-        splits = mnist_split()
+        splits = split_tensors()
         shape = as_images if images else (lambda X: X)
         train = make_loader(shape(splits["train"][0]), splits["train"][1], 64, shuffle=True)
         valid = make_loader(shape(splits["val"][0]), splits["val"][1], 64)
-        with _seeded(0):
+        with seeded(0):
             train_model(model, train, valid, 3, lr)
 
     return cached_model(f"am-{name}", build, train)
@@ -224,32 +214,17 @@ def trained_lenet():
 
 
 # -- comparisons (trusted side) ----------------------------------------------------------
-def tensor_or_array(got, what: str) -> np.ndarray:
-    """A float64 numpy array from a tensor, a numeric numpy array or a list of numbers."""
-    if isinstance(got, (list, tuple)) and all(
-            isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in got):
-        return np.asarray(got, dtype=np.float64)
-    if isinstance(got, torch.Tensor):
-        if got.is_floating_point() or got.dtype in (torch.int32, torch.int64):
-            return got.detach().double().numpy()
-    elif isinstance(got, np.ndarray) and got.dtype.kind in "biuf":
-        return got.astype(np.float64)
-    kind = (f"a tensor of dtype {got.dtype}" if isinstance(got, torch.Tensor)
-            else describe(got))
-    raise AssertionError(f"{what}: expected a tensor (or numpy array) of numbers, got {kind}")
-
-
 def expect_close(got, expected, *, what: str, rtol: float, atol: float) -> np.ndarray:
     """`expect_array` for tensors: ``got`` equals ``expected`` within the tolerances."""
     if isinstance(expected, torch.Tensor):
         expected = expected.detach().double().numpy()
-    return expect_array(tensor_or_array(got, what), np.asarray(expected, dtype=np.float64),
+    return expect_array(as_floats(got, what), np.asarray(expected, dtype=np.float64),
                         what=what, rtol=rtol, atol=atol)
 
 
 def expect_log_probabilities(out, n_rows: int, what: str) -> np.ndarray:
     """``out`` must be ``[n_rows, 10]`` log-probabilities: exp of each row sums to one."""
-    out = tensor_or_array(out, what)
+    out = as_floats(out, what)
     if out.shape != (n_rows, 10):
         raise AssertionError(f"{what}: expected an output of shape ({n_rows}, 10), "
                              f"got {out.shape}")

@@ -1,7 +1,7 @@
 """Run a lab's hidden graders against a live student kernel, in a trusted process.
 
-``python -m course.run_graders LAB CONNECTION SHARED OUT.json`` runs pytest on
-``tests/graders/LAB`` with the course plug-in and writes one JSON record per property.
+``python -m course.graders.runner --out OUT.json [pytest options] FILES`` runs pytest on
+the lab's grader files with the course plug-in and writes one JSON record per property.
 The executor starts it as a subprocess (or, under ``course grade``, a fork of the worker's
 pre-loaded graders' zygote): a grader that crashes or hangs costs only this process, never
 nbgrader's.
@@ -17,39 +17,32 @@ import sys
 import time
 from pathlib import Path
 
-from .zygote import request
+from ..layout import PACKAGE_PATH, ROOT, Course, module_call
+from ..runner.zygote import request
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
-
-
-def graders_dir(lab: str, root: Path = COURSE_ROOT) -> Path:
-    return root / "tests" / "graders" / lab
-
-
-def grade_ids_with_graders(lab: str, root: Path = COURSE_ROOT) -> set[str]:
-    folder = graders_dir(lab, root)
-    return {p.stem[len("test_"):] for p in folder.glob("test_*.py")} if folder.is_dir() else set()
+# Imported by the graders' process only (pytest, hypothesis): named, not imported, here.
+PLUGIN = f"{__package__}.pytest_plugin"
 
 
 def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str],
         call_timeout: float, total_timeout: float, max_bytes: int,
-        root: Path = COURSE_ROOT) -> list[dict]:
+        root: Path = ROOT) -> list[dict]:
     """Run the graders of ``grade_ids`` in a subprocess; return their records."""
-    folder = graders_dir(lab, root)
-    files = [str(folder / f"test_{g}.py") for g in grade_ids if (folder / f"test_{g}.py").exists()]
+    course = Course(root)
+    files = [str(course.grader_file(lab, g)) for g in grade_ids
+             if course.grader_file(lab, g).exists()]
     if not files:
         return []
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
     args = ["--out", str(out), "--kernel-connection", connection, "--kernel-shared", shared,
             "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
             "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
-    engine = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(p for p in (engine, os.environ.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
     code, output = _in_zygote(args, env, root, Path(shared).parent, total_timeout)
     if code is False:  # no graders' zygote: start Python, as plain nbgrader does
         try:
-            proc = subprocess.run([sys.executable, "-m", "course.run_graders", *args], cwd=root,
+            proc = subprocess.run([sys.executable, "-m", __name__, *args], cwd=root,
                                   env=env, capture_output=True, text=True,
                                   timeout=total_timeout)
             code, output = proc.returncode, proc.stdout + proc.stderr
@@ -66,7 +59,7 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
 def _in_zygote(args: list[str], env: dict, root: Path, scratch: Path,
                timeout: float) -> tuple[int | None | bool, str]:
     """Under ``course grade``, run the graders in a fork of the worker's graders' zygote
-    (course/zygote.py): (exit code or None after a timeout, output); (False, "") if there
+    (course/runner/zygote.py): (exit code or None after a timeout, output); (False, "") if there
     is none. Its socket appears when its preload is done: wait for it while it lives."""
     socket_path = os.environ.get("COURSE_GRADER_ZYGOTE")
     pid = int(os.environ.get("COURSE_GRADER_ZYGOTE_PID", "0") or 0)
@@ -79,7 +72,7 @@ def _in_zygote(args: list[str], env: dict, root: Path, scratch: Path,
         time.sleep(0.05)
     log = scratch / "grader-log.txt"
     try:
-        code = request(socket_path, {"call": "course.run_graders:main", "args": [args],
+        code = request(socket_path, {"call": module_call(main), "args": [args],
                                      "cwd": str(root), "env": env, "log": str(log),
                                      "timeout": timeout})
     except OSError:
@@ -96,6 +89,27 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def preload_modules(folder: Path) -> list[str]:
+    """What a graders' zygote preloads for the lab in ``folder``: pytest, hypothesis, this
+    runner and its plug-in, and every module the lab's files import by absolute name (read
+    from their source). The lab's own modules are left to each run: a copy of the lab in
+    another folder must not find them already imported from here."""
+    import ast
+
+    names = ["pytest", "hypothesis", __spec__.name if __spec__ else __name__, PLUGIN]
+    for path in sorted(Path(folder).glob("*.py")):
+        try:
+            tree = ast.parse(path.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue  # the run reports it
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return list(dict.fromkeys(names))
+
+
 def _whole_run_failed(grade_id: str, why: str) -> dict:
     return {"grade_id": grade_id, "test": "all", "property": "grading finished in time",
             "passed": False, "message": why}
@@ -104,15 +118,15 @@ def _whole_run_failed(grade_id: str, why: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     import pytest
 
-    from .pytest_plugin import Recorder
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     args, rest = parser.parse_known_args(argv)
+    from .pytest_plugin import Recorder
+
     recorder = Recorder()
     # no:unraisableexception: its forced garbage collections at exit cost ~0.2 s a run.
     code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
-                        "-p", "course.pytest_plugin",
+                        "-p", PLUGIN,
                         "--assert=plain", "-o", "addopts=", "--no-header", "-rN",
                         "-W", "ignore", *rest], plugins=[recorder])
     Path(args.out).write_text(json.dumps(recorder.results))

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from . import grade_worker as gw
+from ..layout import Course
+from .files import write_tree
 
 LOG_TABLE = """CREATE TABLE IF NOT EXISTS course_grade_log (
     assignment VARCHAR(128) NOT NULL, student VARCHAR(128) NOT NULL,
@@ -42,17 +43,17 @@ def is_complete(gb, root: Path, lab: str, student: str, dig: str, notebooks: lis
         gb.find_submission(lab, student)
     except MissingEntry:
         return False
-    folder = root / "autograded" / student / lab
+    folder = Course(root).autograded(student, lab)
     return all((folder / f"{nb}.ipynb").is_file() for nb in notebooks)
 
 
 def _install(root: Path, lab: str, student: str, files: dict) -> None:
     """Replace ``autograded/<student>/<lab>/`` by the worker's files (build aside, rename)."""
-    dest = root / "autograded" / student / lab
+    dest = Course(root).autograded(student, lab)
     incoming, old = dest.with_name(f".{lab}.incoming"), dest.with_name(f".{lab}.old")
     for leftover in (incoming, old):
         shutil.rmtree(leftover, ignore_errors=True)
-    gw.write_tree(files, incoming)
+    write_tree(files, incoming)
     if dest.exists():
         dest.rename(old)
     incoming.rename(dest)

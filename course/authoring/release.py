@@ -5,20 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .autograde import ROOT, nbgrader
+from ..layout import ROOT, Course
+from ..runner.nbgrader_cmd import nbgrader
 
-LABS_DIR = "source"
 # What must never reach a student: solution regions, hidden tests, the reference package.
 LEAKS = re.compile(
     r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|"
     r"^\s*(?:import|from)\s+(?:reference|course)\b|tests/graders",
     re.MULTILINE,
 )
-
-
-def labs(root: Path = ROOT) -> list[str]:
-    return sorted(p.name for p in (root / LABS_DIR).iterdir()
-                  if (p / f"{p.name}.ipynb").exists())
 
 
 def leaks(folder: Path) -> list[str]:
@@ -37,7 +32,7 @@ def leaks(folder: Path) -> list[str]:
 
 def release(lab: str, root: Path = ROOT) -> Path:
     nbgrader(root, "generate_assignment", lab, "--force")
-    folder = root / "release" / lab
+    folder = Course(root).release(lab)
     bad = leaks(folder)
     if bad:
         raise RuntimeError("the release would leak:\n  " + "\n  ".join(bad))

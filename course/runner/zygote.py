@@ -2,22 +2,25 @@
 
 Importing nbgrader costs about 3 s of CPU (it pulls in jupyter_server, nbconvert,
 sqlalchemy...) before any grading: on a small lab as much as grading one submission. So a
-grading worker starts this process once; it imports all that, then for each request forks a
-child which calls a function (``course.grade_worker.autograde_child``: the same
-``NbGraderApp.launch_instance(argv)`` that ``python -m nbgrader`` runs) in its own session,
-folder and environment, and kills the child's whole process group past its time limit.
+grading worker starts this process once with the modules to preload (``--preload``); it
+imports them, then for each request forks a child which calls a function (the worker's
+``autograde_child``: the same ``NbGraderApp.launch_instance(argv)`` that ``python -m
+nbgrader`` runs) in its own session, folder and environment, and kills the child's whole
+process group past its time limit. The zygote imports nothing of the engine by itself: its
+caller says what to preload, and its environment is the base of every child's.
 
 Protocol, one JSON object per line: the worker writes ``{"call": "module:function", "args",
-"cwd", "env" (added to the course's nbgrader environment), "log", "timeout"}``; the zygote
+"cwd", "env" (added to the zygote's own environment), "log", "timeout"}``; the zygote
 answers ``{"code": the function's exit code, or null after a timeout}``. The zygote is
 single-threaded, so forking it is safe, and it dies with its parent (Linux).
 
-``--socket PATH GRADERS`` starts a second kind, the graders' zygote: pytest, hypothesis
-and every module the lab's grader files import (read from their source: a lab of
-charts and scikit-learn imports ~6 s of them, which every hidden-grader run would
-otherwise pay), preloaded. It serves the same protocol on a Unix socket, one request per
-connection, so that the nbgrader run a worker forks can reach it (``COURSE_GRADER_ZYGOTE``,
-read by course/run_graders.py). The socket appears once the preload is done.
+``--socket PATH --preload ...`` starts a second kind, the graders' zygote: pytest,
+hypothesis and every module the lab's grader files import (course/graders/runner.py lists
+them from their source: a lab of charts and scikit-learn imports ~6 s of them, which every
+hidden-grader run would otherwise pay), preloaded. It serves the same protocol on a Unix
+socket, one request per connection, so that the nbgrader run a worker forks can reach it
+(``COURSE_GRADER_ZYGOTE``, read by course/graders/runner.py). The socket appears once the
+preload is done.
 """
 
 from __future__ import annotations
@@ -90,20 +93,26 @@ def _wait(pid: int, timeout: float) -> int | None:
         time.sleep(0.05)
 
 
-def main() -> None:
+def _preload(modules: list[str]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - the child imports (and reports) it again
+            continue
+    import gc
+
+    gc.collect()
+    gc.freeze()  # children's collections skip the preloaded heap: less copy-on-write
+
+
+def main(preload: list[str]) -> None:
     die_with_parent()
     # Answers go on a copy of stdout; fd 1 becomes stderr, so nothing printed while importing
     # can corrupt the protocol.
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    # The preload: nbgrader's app, the course's executor (nbgrader_config.py imports it).
-    import nbgrader.apps.nbgraderapp  # noqa: F401
-
-    import course.executor  # noqa: F401
-    import course.grade_worker  # noqa: F401
-    from course.autograde import nbgrader_env
-
-    env = nbgrader_env()
+    _preload(preload)
+    env = dict(os.environ)
     for line in sys.stdin:
         request = json.loads(line)
         pid = os.fork()
@@ -113,38 +122,11 @@ def main() -> None:
         answers.flush()
 
 
-def grader_imports(folder: str) -> list[str]:
-    """The modules the grader files in ``folder`` import at their top level."""
-    import ast
-    from pathlib import Path
-
-    names = ["pytest", "hypothesis", "course.run_graders", "course.pytest_plugin"]
-    for path in sorted(Path(folder).glob("test_*.py")):
-        try:
-            tree = ast.parse(path.read_text())
-        except (OSError, SyntaxError, ValueError):
-            continue  # the child reports it
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                names += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.append(node.module)
-    return list(dict.fromkeys(names))
-
-
-def serve(path: str, graders: str) -> None:
+def serve(path: str, preload: list[str]) -> None:
     """The graders' zygote: one request per connection on the Unix socket ``path``."""
     die_with_parent()
     os.dup2(2, 1)
-    for name in grader_imports(graders):
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001, S112 - the child imports (and reports) it again
-            continue
-    import gc
-
-    gc.collect()
-    gc.freeze()  # children's collections skip the preloaded heap: less copy-on-write
+    _preload(preload)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)  # after the preload: the socket's existence means "ready"
     server.listen(8)
@@ -177,8 +159,18 @@ def request(path: str, payload: dict) -> int | None:
     return json.loads(answer)["code"]
 
 
+def command(preload: list[str], socket_path: str | None = None) -> list[str]:
+    """The command line that starts a zygote (a graders' zygote with ``socket_path``)."""
+    where = ["--socket", socket_path] if socket_path else []
+    return [sys.executable, "-m", __spec__.name if __spec__ else __name__, *where,
+            "--preload", *preload]
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--socket"]:
-        serve(sys.argv[2], sys.argv[3])
+    args = sys.argv[1:]
+    socket_at = args[1] if args[:1] == ["--socket"] else None
+    modules = args[args.index("--preload") + 1:] if "--preload" in args else []
+    if socket_at:
+        serve(socket_at, modules)
     else:
-        main()
+        main(modules)

@@ -8,7 +8,6 @@ thread) and kept as state dicts in ``<repo>/.cache/graders``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
@@ -17,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch import nn
 
-from .grading import describe
-from .model_cache import cached_model
+from course.graders.cases import one_thread, seeded
+from course.graders.model_cache import cached_model
 
 __all__ = [
     "HUGE",
@@ -31,15 +30,13 @@ __all__ = [
     "NetCase",
     "hidden_net_cases",
     "seeded",
-    "mnist_split",
+    "split_arrays",
     "trained_logistic_net",
     "trained_hidden_net",
     "trained_one_vs_eight",
-    "as_numbers",
 ]
 
-# Small networks: one thread is the fastest on a shared machine, and the same everywhere.
-torch.set_num_threads(1)
+one_thread()
 
 # Magnitudes where a naive sigmoid overflows (exp(710) is inf) and far beyond.
 HUGE = (-1e300, -1e200, -1e5, -1000.0, -745.0, -710.0, 710.0, 1000.0, 1e5, 1e200, 1e300)
@@ -101,14 +98,6 @@ def labelled_cases(draw, *, n_features=None, ordered=True):
         X = rng.random((len(y), n_features))
         X[X < 0.5] = 0.0
     return LabelledCase(X, y, int(class_1), int(class_2))
-
-
-@contextlib.contextmanager
-def seeded(seed):
-    """Run with torch's global RNG seeded, and restore it afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        yield
 
 
 class StackCase:
@@ -190,7 +179,7 @@ def hidden_net_cases(draw, *, max_hidden=40, max_images=4):
 
 
 @functools.lru_cache(maxsize=1)
-def mnist_split():
+def split_arrays():
     """The notebook's split as float64 arrays: X_train, X_val, X_test, y_train, y_val,
     y_test (3,600 / 400 / 1,000 digits)."""
     from reference.data import load_mnist, train_val_test_split
@@ -208,7 +197,7 @@ def _trained(name, make):
             return make()
 
     def train(net):
-        X_train, _, _, y_train, _, _ = mnist_split()
+        X_train, _, _, y_train, _, _ = split_arrays()
         train_model(net, *to_tensors(X_train, y_train), epochs=3, lr=3e-3, seed=0)
 
     return cached_model(f"nn-foundations-{name}", build, train)
@@ -235,24 +224,6 @@ def trained_one_vs_eight():
     """(model, X_test_18, y_test_18): the notebook's 1-vs-8 logistic regression (fast)."""
     from reference.linear_models import fit_binary, select_classes
 
-    X_train, _, X_test, y_train, _, y_test = mnist_split()
+    X_train, _, X_test, y_train, _, y_test = split_arrays()
     model = fit_binary(*select_classes(X_train, y_train, 1, 8))
     return (model, *select_classes(X_test, y_test, 1, 8))
-
-
-def as_numbers(got, what) -> np.ndarray:
-    """A float64 array from a tensor, an array, a list or a number the student returned."""
-    if isinstance(got, torch.Tensor):
-        got = got.detach().double().numpy()
-    if isinstance(got, (list, tuple)):
-        try:
-            got = np.asarray(got, dtype=np.float64)
-        except (ValueError, TypeError):
-            raise AssertionError(f"{what}: expected numbers, got {describe(got)}") from None
-    if isinstance(got, (bool, np.bool_)) or not isinstance(
-            got, (int, float, np.integer, np.floating, np.ndarray)):
-        raise AssertionError(f"{what}: expected numbers, got {describe(got)}")
-    got = np.asarray(got)
-    if got.dtype.kind not in "biuf":
-        raise AssertionError(f"{what}: expected numbers, got {describe(got)}")
-    return got.astype(np.float64)

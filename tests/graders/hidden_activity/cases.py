@@ -18,15 +18,10 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-from .model_cache import cached_model
+from course.graders.cases import seeded
+from course.graders.model_cache import cached_model
 
 DYADIC = tuple(np.arange(-8, 9) / 4.0)
-
-
-def _seeded(seed, build):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
 
 
 def _rng(draw):
@@ -92,7 +87,8 @@ def torch_cases(draw, kind=None, dropout=None):
         shape = " -> ".join(str(w) for w in [n_in, *widths])
         return nn.Sequential(OrderedDict(layers)), f"MLP {shape} ({act})"
 
-    model, description = _seeded(seed, build)
+    with seeded(seed):
+        model, description = build()
     model.train(bool(dropout))
     names = [name for name, _ in model.named_modules() if name]
     layers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
@@ -131,8 +127,8 @@ def train_cases(draw, min_epochs=1):
     y = np.arange(n) % n_classes
     centres = rng.normal(size=(n_classes, dims)) * 3
     X = (centres[y] + rng.normal(scale=0.5, size=(n, dims))).astype(np.float32)
-    model = _seeded(seed, lambda: nn.Sequential(nn.Linear(dims, hidden), nn.ReLU(),
-                                                nn.Linear(hidden, n_classes)))
+    with seeded(seed):
+        model = nn.Sequential(nn.Linear(dims, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
     return TrainCase(model, X, y.astype(np.int64), draw(st.integers(min_epochs, 3)),
                      draw(st.sampled_from((0.01, 0.02, 0.05))),
                      draw(st.sampled_from((8, 16, 32))), draw(st.integers(0, 1000)))

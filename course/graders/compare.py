@@ -13,7 +13,7 @@ import reprlib
 import numpy as np
 import pandas as pd
 
-from .bridge import Unsupported, VegaLite
+from ..bridge import Unsupported, VegaLite
 from .vegalite import ChartSpecError, View, chart_differences, normalize
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "describe",
     "expect_type",
     "as_array",
+    "as_floats",
     "expect_array",
     "expect_list",
     "expect_columns",
@@ -62,6 +63,8 @@ def describe(value) -> str:
         return f"an object of type {value.type}"
     if isinstance(value, VegaLite):
         return "an altair chart"
+    if type(value).__module__.startswith("torch") and hasattr(value, "dtype"):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, np.ndarray):
         return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, pd.DataFrame):
@@ -80,8 +83,21 @@ def expect_type(got, types, what: str):
     return got
 
 
-def as_array(got, what: str) -> np.ndarray:
-    """A numeric numpy array from an array, a list/tuple of numbers, a Series or a DataFrame."""
+def _tensor_as_array(got):
+    """A torch tensor as a numpy array (torch is not imported unless one was returned)."""
+    if type(got).__module__.startswith("torch") and hasattr(got, "detach"):
+        if got.is_complex():
+            return got
+        tensor = got.detach().cpu()
+        return (tensor.float() if str(tensor.dtype) == "torch.bfloat16" else tensor).numpy()
+    return got
+
+
+def as_array(got, what: str, *, scalar: bool = False) -> np.ndarray:
+    """The one way a student's numbers become a numpy array: from an array, a torch tensor,
+    a list or tuple of numbers, a Series or a DataFrame; with ``scalar``, a single number
+    too. The dtype is kept (any numeric kind); `as_floats` gives float64."""
+    got = _tensor_as_array(got)
     if isinstance(got, (pd.Series, pd.DataFrame)):
         got = got.to_numpy()
     if isinstance(got, (list, tuple)):
@@ -90,9 +106,18 @@ def as_array(got, what: str) -> np.ndarray:
         except (ValueError, TypeError):
             raise AssertionError(f"{what}: expected an array of numbers, got {describe(got)}"
                                  ) from None
+    if scalar and isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(
+            got, (bool, np.bool_)):
+        got = np.asarray(got)
     if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
-        raise AssertionError(f"{what}: expected an array of numbers, got {describe(got)}")
+        kind = "numbers" if scalar else "an array of numbers"
+        raise AssertionError(f"{what}: expected {kind}, got {describe(got)}")
     return got
+
+
+def as_floats(got, what: str, *, scalar: bool = False) -> np.ndarray:
+    """`as_array` as float64."""
+    return as_array(got, what, scalar=scalar).astype(np.float64)
 
 
 def _num(value) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import shutil
 import time
 
+from ..layout import ROOT, Course
+from ..runner.driver import grade
+from ..runner.nbgrader_cmd import nbgrader
 from . import notebooks as nbk
-from .autograde import ROOT, nbgrader, read_gradebook
-from .grade import grade
-from .release import labs, release
+from .batch import read_gradebook
+from .release import release
 from .selfcheck import load_fixtures, wrong_notebook
 
 # Demo students: a correct, a blank and three partly wrong submissions per lab (the wrong
@@ -24,21 +26,21 @@ STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 
 def simulated_class(lab: str) -> dict:
     """{student: (what they submitted, notebook)}."""
-    source = nbk.read(ROOT / "source" / lab / f"{lab}.ipynb")
-    kinds = [("solution", source),
-             ("blank", nbk.read(ROOT / "release" / lab / f"{lab}.ipynb"))]
+    course = Course(ROOT)
+    source = nbk.read(course.source_notebook(lab))
+    kinds = [("solution", source), ("blank", nbk.read(course.release_notebook(lab)))]
     kinds += [(name, wrong_notebook(source, fixture["cells"]))
               for name, fixture in list(load_fixtures(lab).items())[:3]]
     return dict(zip(STUDENTS, kinds, strict=False))  # a lab may have fewer fixtures
 
 
 def run(workers: int | None = None) -> int:
-    for lab in labs():
+    for lab in Course(ROOT).labs():
         release(lab)
         print(f"released {lab}: release/{lab}/")
         subs = simulated_class(lab)
         for student, (_, nb) in subs.items():
-            folder = ROOT / "submitted" / student / lab
+            folder = Course(ROOT).submitted(student, lab)
             shutil.rmtree(folder, ignore_errors=True)
             nbk.write(nb, folder / f"{lab}.ipynb")
         start = time.monotonic()

@@ -25,9 +25,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, Unicode
 
-from . import feedback, run_graders
-from .kernel import SandboxedKernelManager
-from .sandbox import Sandbox, SandboxUnavailable, Workspace
+from ..graders import runner as graders_runner
+from ..layout import Course
+from ..sandbox import Sandbox, SandboxedKernelManager, SandboxUnavailable, Workspace
+from . import feedback
 
 
 def _unsafe_requested() -> bool:
@@ -107,9 +108,9 @@ class SandboxedExecute(Execute):
                 self.log.info("notebook executed in the sandbox in %.1f s (kernel start "
                               "included)", executed - started)
                 ids = [c.metadata["nbgrader"]["grade_id"] for c in grade_cells]
-                with_graders = sorted(set(ids) & run_graders.grade_ids_with_graders(lab, root))
+                with_graders = sorted(set(ids) & Course(root).grade_ids_with_graders(lab))
                 if with_graders:
-                    records = run_graders.run(
+                    records = graders_runner.run(
                         lab, km.connection_file, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,

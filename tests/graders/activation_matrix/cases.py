@@ -1,4 +1,4 @@
-"""Hypothesis strategies and fixed real-MNIST cases for the hidden graders (trusted side).
+"""Hypothesis strategies and fixed real-MNIST cases for the activation_matrix graders.
 
 Random models are real fitted ``MLPClassifier`` objects (so ``predict_proba`` and every
 attribute a student may use exist) whose weights are then replaced by random finite ones.
@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
-import pickle
-import tempfile
 import warnings
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -26,6 +22,8 @@ import pandas as pd
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+
+from course.graders.model_cache import cached_object
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,7 +43,6 @@ __all__ = [
     "trained_subset",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 ACTIVATIONS = ("relu", "logistic", "tanh", "identity")
 # Values with exact binary sums: means over any grouping, in any summation order, are
 # bitwise equal, so ties built from them are real ties for every correct implementation.
@@ -254,14 +251,10 @@ class TrainedCase(NamedTuple):
     y_pred: np.ndarray
 
 
-def _cache_file() -> Path:
-    import sklearn
+def _train() -> MLPClassifier:
+    from reference.data import embedded_split
 
-    folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
-    return folder / f"mnist-mlp-64-32-it30-rs0-sklearn{sklearn.__version__}.pkl"
-
-
-def _train(X_train, y_train) -> MLPClassifier:
+    X_train, _, y_train, _ = embedded_split()
     model = MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -273,27 +266,16 @@ def _train(X_train, y_train) -> MLPClassifier:
 def trained_case() -> TrainedCase:
     """An MLP (64, 32) trained for 30 epochs on the embedded MNIST split, and its test set.
 
-    The model is trained once and kept in ``<repo>/.cache/graders`` (written by this
-    trusted process only, keyed by the sklearn version), so grading processes load it.
+    The model is trained once and kept in the graders' model cache (keyed by the sklearn
+    version), so grading processes load it.
     """
+    import sklearn
+
     from reference.data import embedded_split
 
-    X_train, X_test, y_train, y_test = embedded_split()
-    path = _cache_file()
-    model = None
-    if path.is_file():
-        try:
-            with path.open("rb") as f:
-                model = pickle.load(f)  # noqa: S301 - our own cache, outside any sandbox
-        except Exception:  # noqa: BLE001 - a corrupt cache is simply rebuilt
-            model = None
-    if not isinstance(model, MLPClassifier):
-        model = _train(X_train, y_train)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)  # atomic: parallel graders never read half a file
+    _, X_test, _, y_test = embedded_split()
+    model = cached_object(f"mnist-mlp-64-32-it30-rs0-sklearn{sklearn.__version__}", _train,
+                          MLPClassifier)
     return TrainedCase(model, X_test, y_test, model.predict(X_test))
 
 

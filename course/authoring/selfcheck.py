@@ -11,18 +11,32 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from ..layout import ROOT, Course
+from ..runner.nbgrader_cmd import nbgrader
 from . import notebooks as nbk
-from .autograde import ROOT, grade_parallel, nbgrader
+from .batch import grade_parallel
+
+_LOADED: dict = {}  # path -> module
+
+
+def lab_fixtures(lab: str, root: Path = ROOT):
+    """The module ``tests/fixtures/<lab>.py`` (None if the lab has none): its ``WRONG``
+    solutions, and the data of the lab's grader self-test. The one way fixtures are loaded."""
+    path = Course(root).fixtures(lab)
+    if not path.exists():
+        return None
+    if str(path) not in _LOADED:
+        spec = importlib.util.spec_from_file_location(f"_fixtures_{lab}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOADED[str(path)] = module
+    return _LOADED[str(path)]
 
 
 def load_fixtures(lab: str, root: Path = ROOT) -> dict:
-    path = root / "tests" / "fixtures" / f"{lab}.py"
-    if not path.exists():
-        return {}
-    spec = importlib.util.spec_from_file_location(f"_fixtures_{lab}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.WRONG
+    """The lab's wrong solutions: ``{name: {"target": grade id, "cells": {id: source}}}``."""
+    module = lab_fixtures(lab, root)
+    return dict(module.WRONG) if module is not None else {}
 
 
 def wrong_notebook(source, cells: dict[str, str]):
@@ -34,8 +48,9 @@ def wrong_notebook(source, cells: dict[str, str]):
 
 def build_class(lab: str, root: Path = ROOT) -> tuple[dict, dict]:
     """Submissions to grade and, for each, the grade id it must lose points on."""
-    source = nbk.read(root / "source" / lab / f"{lab}.ipynb")
-    release = root / "release" / lab / f"{lab}.ipynb"
+    course = Course(root)
+    source = nbk.read(course.source_notebook(lab))
+    release = course.release_notebook(lab)
     if not release.exists():
         nbgrader(root, "generate_assignment", lab, "--force")
     subs = {"solution": source, "blank": nbk.read(release)}

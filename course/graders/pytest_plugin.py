@@ -1,4 +1,4 @@
-"""pytest plug-in loaded by the hidden-grader run (``python -m course.run_graders``).
+"""pytest plug-in loaded by the hidden-grader run (``python -m course.graders.runner``).
 
 It gives grader tests a ``student`` fixture (the student's live kernel, through the
 bridge), fixes hypothesis' randomness so a regrade gives the same score, and records one
@@ -16,7 +16,7 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from .bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError
+from ..bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError
 
 settings.register_profile(
     "grading",
@@ -82,7 +82,7 @@ def pytest_addoption(parser):
 def student(request):
     opt = request.config.getoption
     if not opt("--kernel-connection"):
-        pytest.fail("graders need a kernel (run them through course.run_graders)")
+        pytest.fail("graders need a kernel (run them through course.graders.runner)")
     bridge = Bridge(opt("--kernel-connection"), opt("--kernel-shared"),
                     call_timeout=opt("--call-timeout"), max_bytes=opt("--max-result-bytes"),
                     sandbox_uid=opt("--kernel-uid"))

@@ -1,4 +1,4 @@
-"""Grade a set of submissions with the real ``nbgrader autograde``, in throw-away course copies.
+"""Grade a set of notebooks with the real ``nbgrader autograde``, in throw-away course copies.
 
 Used by the self-check, the demo and the tests: each batch is a fresh course folder (the
 config, ``source/<lab>``, ``tests/graders/<lab>``) with its own gradebook, so batches can
@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..layout import ROOT, Course
+from ..runner.nbgrader_cmd import nbgrader
 from . import notebooks as nbk
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def nbgrader_env() -> dict:
-    env = dict(os.environ)
-    # nbgrader's gradebook runs `alembic` by name: this environment's bin must be on PATH.
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return env
-
-
-def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real nbgrader command in ``course``; raise with its output if it fails."""
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                          env=nbgrader_env(), capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
 
 
 @dataclass
@@ -52,21 +32,12 @@ class Graded:
         return sum(s for s, _ in self.scores.values())
 
 
-def make_course_copy(lab: str, dest: Path, root: Path = ROOT) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(root / "source" / lab, dest / "source" / lab)
-    if (root / "tests" / "graders" / lab).is_dir():
-        shutil.copytree(root / "tests" / "graders" / lab, dest / "tests" / "graders" / lab,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
-
-
 def read_gradebook(course: Path, lab: str, students: list[str]) -> dict[str, Graded]:
     from nbgrader.api import Gradebook, MissingEntry
 
     out: dict[str, Graded] = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    course = Course(course)
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
         for student in students:
             graded = Graded(student)
             out[student] = graded
@@ -79,7 +50,7 @@ def read_gradebook(course: Path, lab: str, students: list[str]) -> dict[str, Gra
                     if grade.cell.cell_type == "code":
                         graded.scores[grade.name] = (float(grade.score or 0),
                                                      float(grade.max_score))
-            path = course / "autograded" / student / lab / f"{lab}.ipynb"
+            path = course.autograded(student, lab) / f"{lab}.ipynb"
             if path.exists():
                 graded.notebook = nbk.read(path)
                 for cell in graded.notebook.cells:
@@ -96,17 +67,17 @@ def grade_batch(lab: str, submissions: dict[str, object], workdir: Path,
     With ``tolerate``, a failing nbgrader run (a broken submission) still returns what the
     gradebook holds for every student.
     """
-    course = make_course_copy(lab, workdir, root)
-    nbgrader(course, "generate_assignment", lab, "--force")
+    course = Course(root).copy_lab(lab, workdir)
+    nbgrader(course.root, "generate_assignment", lab, "--force")
     for student, sub in submissions.items():
-        folder = course / "submitted" / student / lab
+        folder = course.submitted(student, lab)
         if isinstance(sub, (str, Path)) and Path(sub).is_dir():
             shutil.copytree(sub, folder)
         else:
             folder.mkdir(parents=True)
             nbk.write(sub, folder / f"{lab}.ipynb")
-    nbgrader(course, "autograde", lab, "--force", check=not tolerate)
-    return read_gradebook(course, lab, list(submissions))
+    nbgrader(course.root, "autograde", lab, "--force", check=not tolerate)
+    return read_gradebook(course.root, lab, list(submissions))
 
 
 def grade_parallel(lab: str, submissions: dict[str, object], *, workers: int | None = None,

@@ -15,7 +15,8 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Instance, Unicode
 
-from .sandbox import Sandbox, Workspace
+from .bubblewrap import Sandbox
+from .workspace import Workspace
 
 
 class SandboxedKernelManager(AsyncKernelManager):

@@ -13,7 +13,7 @@ no shared filesystem: everything comes in as bytes and plain data goes back.
   the files of ``autograded/<student>/LAB/``, for the driver to record.
 
 ``nbgrader autograde LAB --student ID --force`` runs in a child forked from a pre-loaded
-interpreter (course/zygote.py, one per worker thread): the same app ``python -m nbgrader``
+interpreter (course/runner/zygote.py, one per worker thread): the same app ``python -m nbgrader``
 starts, without paying nbgrader's imports again for every submission. Likewise its hidden
 graders run in a fork of a graders' zygote holding what they import. The worker process
 itself never imports nbgrader (that alone takes seconds).
@@ -24,7 +24,6 @@ graders' dependencies) and bubblewrap, exactly like a machine running plain nbgr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing.util
 import os
@@ -32,56 +31,27 @@ import pickle
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
+from .. import nbgrader_plugin
+from ..graders import runner as graders_runner
+from ..layout import Course, module_call
+from . import zygote
+from .files import digest, read_tree, write_tree
+from .nbgrader_cmd import nbgrader_env
 from .zygote import die_with_parent
 
-PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # where `course` is importable
+# What the nbgrader zygote imports once: nbgrader's app, the executor that the course's
+# nbgrader_config.py imports, and this module (whose autograde_child each child runs).
+NBGRADER_PRELOAD = ["nbgrader.apps.nbgraderapp", f"{nbgrader_plugin.__name__}.executor",
+                    __name__]
 
-# nbgrader's own CourseDirectory.ignore, plus folders a student may leave behind.
-IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback")
 _TEMPLATES: dict[str, Path] = {}  # bundle key -> the course template made from it here
 _LOCAL = threading.local()  # a zygote per thread: a Dask worker may run tasks in threads
-
-
-def read_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """``{relative path: (bytes, mode)}`` of the regular files under ``folder``.
-
-    Symlinks are skipped: a link in a submission must never make the driver ship (and the
-    worker grade) a file of the driver's machine.
-    """
-    out = {}
-    for dirpath, dirs, files in os.walk(folder):
-        ignored = IGNORE(dirpath, dirs + files)
-        dirs[:] = sorted(d for d in dirs if d not in ignored)
-        for name in sorted(set(files) - ignored):
-            path = Path(dirpath, name)
-            if path.is_file() and not path.is_symlink():
-                out[path.relative_to(folder).as_posix()] = (path.read_bytes(),
-                                                           path.stat().st_mode & 0o777)
-    return out
-
-
-def write_tree(files: dict[str, tuple[bytes, int]], folder: Path) -> None:
-    for rel, (data, mode) in files.items():
-        path = folder / rel
-        if ".." in Path(rel).parts or Path(rel).is_absolute():  # data from elsewhere: stay inside
-            raise ValueError(f"refusing to write outside {folder}: {rel}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.chmod(path, mode or 0o644)  # nbgrader makes autograded files read-only: keep it
-
-
-def digest(files: dict[str, tuple[bytes, int]]) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel][0]).digest())
-    return h.hexdigest()
 
 
 def copy_assignment(src_url: str, dst_url: str, lab: str) -> None:
@@ -119,12 +89,10 @@ def copy_assignment(src_url: str, dst_url: str, lab: str) -> None:
 
 def make_bundle(lab: str, root: Path, db_url: str) -> dict:
     """The course files a worker needs, as bytes (see the module docstring)."""
-    from .autograde import make_course_copy
-
     with tempfile.TemporaryDirectory(prefix="course-bundle-") as tmp:
-        course = make_course_copy(lab, Path(tmp) / "course", root)
-        copy_assignment(db_url, f"sqlite:///{course / 'gradebook.db'}", lab)
-        files = read_tree(course)
+        course = Course(root).copy_lab(lab, Path(tmp) / "course")
+        copy_assignment(db_url, f"sqlite:///{course.gradebook}", lab)
+        files = read_tree(course.root)
     return {"lab": lab, "key": digest(files), "files": files}
 
 
@@ -140,17 +108,11 @@ def _template(bundle: dict) -> Path:
     return path
 
 
-def _pythonpath() -> str:
-    """PYTHONPATH for the zygotes: `course` importable, whatever the caller had kept."""
-    return os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
-
-
 def _zygote() -> subprocess.Popen:
-    """This thread's zygote (course/zygote.py), started on first use."""
+    """This thread's nbgrader zygote (course/runner/zygote.py), started on first use."""
     proc = getattr(_LOCAL, "zygote", None)
     if proc is None or proc.poll() is not None:
-        proc = subprocess.Popen([sys.executable, "-m", "course.zygote"],
-                                env=dict(os.environ, PYTHONPATH=_pythonpath()),
+        proc = subprocess.Popen(zygote.command(NBGRADER_PRELOAD), env=nbgrader_env(),
                                 stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         _LOCAL.zygote = proc
@@ -165,8 +127,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _grader_zygote(template: Path, lab: str) -> dict:
-    """This thread's graders' zygote for the bundle at ``template`` (course/zygote.py
-    --socket), started on first use and not waited for: its preload runs while the first
+    """This thread's graders' zygote for the bundle at ``template`` (a zygote with a
+    socket), started on first use and not waited for: its preload runs while the first
     notebook executes. The environment that tells the graders' run where it is."""
     started = getattr(_LOCAL, "graders", None)
     if started and started["template"] == template and started["proc"].poll() is None:
@@ -177,9 +139,9 @@ def _grader_zygote(template: Path, lab: str) -> dict:
     if len(folder) > 80:  # a Unix socket path has at most 107 bytes
         folder = tempfile.mkdtemp(prefix="cgz-", dir="/tmp")
     path = os.path.join(folder, "graders.sock")
-    env = dict(os.environ, PYTHONPATH=_pythonpath(), PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen([sys.executable, "-m", "course.zygote", "--socket", path,
-                             str(template / "tests" / "graders" / lab)], env=env,
+    env = dict(nbgrader_env(), PYTHONWARNINGS="ignore")
+    preload = graders_runner.preload_modules(Course(template).graders(lab))
+    proc = subprocess.Popen(zygote.command(preload, path), env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     multiprocessing.util.Finalize(None, _stop, args=(proc,), exitpriority=10)
@@ -191,18 +153,18 @@ def _grader_zygote(template: Path, lab: str) -> dict:
 
 def _call(call: str, args: list, cwd: Path, timeout: float, log: Path, env: dict) -> int | None:
     """Run ``call(*args)`` in a zygote child: its exit code, or None after a timeout."""
-    zygote = _zygote()
+    proc = _zygote()
     request = {"call": call, "args": args, "cwd": str(cwd), "timeout": timeout,
                "log": str(log), "env": env}
     try:
-        zygote.stdin.write(json.dumps(request) + "\n")
-        zygote.stdin.flush()
-        answer = zygote.stdout.readline()
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        answer = proc.stdout.readline()
     except OSError:
         answer = ""
     if not answer:
-        zygote.kill()
-        raise RuntimeError(f"the zygote process died (exit {zygote.wait()})")
+        proc.kill()
+        raise RuntimeError(f"the zygote process died (exit {proc.wait()})")
     return json.loads(answer)["code"]
 
 
@@ -246,23 +208,23 @@ def grade_one(task: dict, bundle: dict) -> dict:
     # Short names: the sandbox's IPC sockets go below `t`, and socket paths are short.
     work = Path(tempfile.mkdtemp(prefix="cg-", dir=_LOCAL_BASE.get("dir")))
     try:
-        course = work / "course"
+        course = Course(work / "course")
         template = _template(bundle)
         graders = _grader_zygote(template, lab)  # preloading while this notebook runs
-        shutil.copytree(template, course)
-        write_tree(task["files"], course / "submitted" / student / lab)
+        shutil.copytree(template, course.root)
+        write_tree(task["files"], course.submitted(student, lab))
         (work / "t").mkdir()
         # The sandbox's folders go with the copy, unless their socket paths would be too long.
         env = {"TMPDIR": str(work / "t")} if len(str(work)) < 60 else {}
         env.update(graders)
         out = work / "result.json"
-        code = _call("course.grade_worker:autograde_child",
-                     [lab, student, task.get("extension"), str(out)], course, task["timeout"],
+        code = _call(module_call(autograde_child),
+                     [lab, student, task.get("extension"), str(out)], course.root, task["timeout"],
                      work / "nbgrader.log", env)
         if code is None:
             return failure(task, "timeout", f"grading stopped after {task['timeout']:g} s",
                            time.monotonic() - start)
-        folder = course / "autograded" / student / lab
+        folder = course.autograded(student, lab)
         if code != 0 or not out.exists() or not folder.is_dir():
             output = (work / "nbgrader.log").read_text(errors="replace")[-3000:]
             return failure(task, "error", f"nbgrader autograde failed (exit {code}):\n{output}",

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import pickle
+import sys
 import tempfile
 import textwrap
 from contextlib import contextmanager
@@ -20,11 +21,11 @@ from pathlib import Path
 
 from hypothesis import Phase, settings
 
-from course import bridge_kernel
-from course.bridge import Bridge, StudentError, _dumps, driver_module
+from ..bridge import ResultReader, StudentError, driver_module, dumps_for_kernel, kernel_side
+from ..layout import ROOT, Course
 
 _BEFORE = settings.default
-import course.pytest_plugin  # noqa: E402 - registers (and loads) the "grading" profile
+from . import pytest_plugin  # noqa: E402 - registers (and loads) the "grading" profile
 
 settings.register_profile("before-graders", _BEFORE)
 settings.load_profile("before-graders")
@@ -35,8 +36,6 @@ settings.register_profile("grading-noshrink", settings.get_profile("grading"), p
 settings.register_profile("grading-quick", settings.get_profile("grading"), phases=NO_SHRINK,
                           max_examples=3)
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 class FakeStudent:
     """Calls functions of a notebook namespace the way the bridge calls the kernel."""
@@ -44,11 +43,10 @@ class FakeStudent:
     def __init__(self, namespace: dict):
         self.namespace = namespace
         self.calls = 0
-        self._decoder = Bridge.__new__(Bridge)
-        self._decoder.max_bytes = 64 * 1024**2
+        self.max_bytes = 64 * 1024**2
 
     def _run(self, driver, *args, timeout=None, **kwargs):
-        payload = _dumps((args, kwargs, {}, driver), (driver_module(driver),))
+        payload = dumps_for_kernel((args, kwargs, {}, driver), (driver_module(driver),))
         args, kwargs, _, driver = pickle.loads(payload)
         return self._invoke(f"<{driver.__name__}>", driver, (self.namespace, *args), kwargs)
 
@@ -58,7 +56,7 @@ class FakeStudent:
 
         def call(*args, _patch=None, timeout=None, **kwargs):
             args, kwargs, patch, _ = pickle.loads(
-                _dumps((args, kwargs, dict(_patch or {}), None)))
+                dumps_for_kernel((args, kwargs, dict(_patch or {}), None)))
             function = self.namespace.get(name)
             if function is None:
                 raise StudentError(name, "NameError", f"name {name!r} is not defined")
@@ -86,10 +84,10 @@ class FakeStudent:
 
     def _roundtrip(self, result):
         with tempfile.TemporaryDirectory() as folder:
-            encoded = json.loads(json.dumps(bridge_kernel._encode(result, folder, [0])))
+            encoded = json.loads(json.dumps(kernel_side._encode(result, folder, [0])))
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                return self._decoder._decode(encoded, fd, [self._decoder.max_bytes], 0)
+                return ResultReader(fd, self.max_bytes).decode(encoded)
             finally:
                 os.close(fd)
 
@@ -103,7 +101,7 @@ def namespace(*sources: str) -> dict:
 
 
 def notebook_cells(lab: str) -> list[dict]:
-    path = ROOT / "source" / lab / f"{lab}.ipynb"
+    path = Course(ROOT).source_notebook(lab)
     return json.loads(path.read_text())["cells"]
 
 
@@ -129,9 +127,11 @@ def profile(name):
 class GraderSet:
     """The hidden graders of one lab (tests/graders/<lab>/test_<grade_id>.py)."""
 
-    def __init__(self, lab: str):
+    def __init__(self, lab: str, root: Path = ROOT):
         self.lab = lab
-        self.folder = ROOT / "tests" / "graders" / lab
+        self.folder = Course(root).graders(lab)
+        if str(self.folder.parent) not in sys.path:  # the labs' grader packages
+            sys.path.insert(0, str(self.folder.parent))
         self._modules: dict = {}
 
     @property
@@ -144,11 +144,11 @@ class GraderSet:
         key = (grade_id, profile_name)
         if key not in self._modules:
             path = self.folder / f"test_{grade_id}.py"
-            name = f"graders_{self.lab}_{grade_id}_{profile_name.replace('-', '_')}"
+            # In the lab's package (``from .cases import ...``), once per profile.
+            importlib.import_module(self.lab)
+            name = f"{self.lab}.test_{grade_id}__{profile_name.replace('-', '_')}"
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
-            import sys
-
             sys.modules[name] = module  # drivers are pickled from their module by value
             with profile(profile_name):
                 spec.loader.exec_module(module)
@@ -181,7 +181,7 @@ class GraderSet:
             try:
                 test(student)
             except (AssertionError, StudentError) as error:
-                outcome[name] = course.pytest_plugin.student_message(error)
+                outcome[name] = pytest_plugin.student_message(error)
                 if first_failure:
                     break
             else:

@@ -5,29 +5,35 @@ Sandbox to trusted: only data (``status.json``, ``.npy`` read with ``allow_pickl
 Parquet, Vega-Lite JSON), each file opened without following links, checked to be a regular
 file and counted against a size limit. Every call has a timeout; a kernel that does not
 answer after an interrupt is declared dead and every later call fails at once.
-Calls are announced to the kernel's serve loop (bridge_kernel.serve) over a Unix socket,
+Calls are announced to the kernel's serve loop (kernel_side.serve) over a Unix socket,
 started by a single execute request: ~1 ms a call instead of ~25 ms.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle
 import select
 import socket
-import stat
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
 from jupyter_client.blocking.client import BlockingKernelClient
 
-_KERNEL_SOURCE = (Path(__file__).with_name("bridge_kernel.py")).read_text()
+from . import kernel_side
+from .results import (
+    BridgeError,
+    CallTimeout,
+    KernelDead,
+    ResultReader,
+    ResultRejected,
+    StudentError,
+)
+
+_KERNEL_SOURCE = Path(kernel_side.__file__).read_text()
 # One execute request starts the kernel's side; it then serves every call over a socket.
 _SERVE_CODE = (
     "__course_bridge = {{}}\n"
@@ -39,7 +45,7 @@ _SERVE_CODE = (
 )
 
 
-def _dumps(value, by_value=()) -> bytes:
+def dumps_for_kernel(value, by_value=()) -> bytes:
     """Pickle for the kernel; ``reference`` and the ``by_value`` modules (a grader's own
     module, for its drivers) go by value: they cannot be imported in the sandbox."""
     import cloudpickle
@@ -63,71 +69,6 @@ def driver_module(driver):
     if not callable(driver) or getattr(driver, "__name__", "<lambda>") == "<lambda>":
         raise TypeError("a driver must be a named function defined in a module")
     return sys.modules[driver.__module__]
-
-
-def _megabytes(value) -> str:
-    return f"{value / 1e6:.1f}" if isinstance(value, int) else "?"
-
-
-class BridgeError(Exception):
-    """A call to the student's code did not give a usable result."""
-
-
-class StudentError(BridgeError):
-    """The student's function raised an exception."""
-
-    def __init__(self, name: str, error: str, message: str, trace: str = ""):
-        super().__init__(f"{name} raised {error}: {message}")
-        self.error, self.message, self.trace = error, message, trace
-
-
-class CallTimeout(BridgeError):
-    """The student's function did not return in time (it was interrupted)."""
-
-
-class KernelDead(BridgeError):
-    """The kernel died or stopped answering; no later call can succeed."""
-
-
-class ResultRejected(BridgeError):
-    """The result is too large or not in a format the bridge accepts."""
-
-
-@dataclass(frozen=True)
-class Unsupported:
-    """Stands for a returned object the bridge does not carry (only its type name)."""
-
-    type: str
-
-    def __repr__(self) -> str:
-        return f"<object of type {self.type}>"
-
-
-@dataclass(frozen=True)
-class ModuleData:
-    """A torch ``nn.Module`` as data: its class name, mode, parameters and buffers."""
-
-    type: str
-    training: bool
-    parameters: dict  # name -> torch.Tensor (requires_grad as it was in the kernel)
-    buffers: dict
-    modules: list  # (qualified name, class name, training) from named_modules()
-
-    def n_parameters(self) -> int:
-        return sum(int(t.numel()) for t in self.parameters.values())
-
-    def state_dict(self) -> dict:
-        return {**self.parameters, **self.buffers}
-
-    def __repr__(self) -> str:
-        return f"<{self.type} module with {self.n_parameters()} parameters>"
-
-
-@dataclass(frozen=True)
-class VegaLite:
-    """An altair chart, as the Vega-Lite dict the student's chart produced."""
-
-    spec: dict
 
 
 class Bridge:
@@ -184,20 +125,20 @@ class Bridge:
         by_value = (driver_module(driver),) if driver is not None else ()
         dir_fd, call_dir = self._new_call_dir()
         try:
-            payload = _dumps((args, kwargs, dict(patch or {}), driver), by_value)
+            payload = dumps_for_kernel((args, kwargs, dict(patch or {}), driver), by_value)
             fd = os.open("args.pkl", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                          0o644, dir_fd=dir_fd)
             with os.fdopen(fd, "wb") as f:
                 f.write(payload)
             self._execute(os.path.basename(call_dir), name, call_dir,
                           timeout or self.call_timeout)
-            status = json.loads(self._read(dir_fd, "status.json", budget=[self.max_bytes]))
+            status = json.loads(ResultReader(dir_fd, self.max_bytes).read("status.json"))
             if not isinstance(status, dict) or "ok" not in status:
                 raise ResultRejected("the kernel wrote an unreadable status")
             if not status["ok"]:
                 raise StudentError(name, str(status.get("error")), str(status.get("message")),
                                    str(status.get("traceback", "")))
-            return self._decode(status.get("result"), dir_fd, [self.max_bytes], 0)
+            return ResultReader(dir_fd, self.max_bytes).decode(status.get("result"))
         finally:
             os.close(dir_fd)
 
@@ -305,131 +246,3 @@ class Bridge:
         self.dead = why
         self._hang_up()
         return why
-
-    # -- reading results -----------------------------------------------------------------
-    def _read(self, dir_fd: int, name: str, budget: list[int]) -> bytes:
-        if not isinstance(name, str) or "/" in name or name.startswith("."):
-            raise ResultRejected(f"bad file name in result: {name!r}")
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except OSError as error:
-            raise ResultRejected(f"result file {name} is missing or not a file") from error
-        with os.fdopen(fd, "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ResultRejected(f"result file {name} is not a regular file")
-            if info.st_size > budget[0]:
-                raise ResultRejected(
-                    f"the result is too large ({info.st_size / 1e6:.1f} MB; the limit is "
-                    f"{self.max_bytes / 1e6:.0f} MB)")
-            data = f.read(budget[0] + 1)
-        budget[0] -= len(data)
-        if budget[0] < 0:
-            raise ResultRejected(f"the result is larger than {self.max_bytes / 1e6:.0f} MB")
-        return data
-
-    def _decode(self, node, dir_fd: int, budget: list[int], depth: int):
-        if depth > 50:
-            raise ResultRejected("the result is nested too deeply")
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if not isinstance(node, dict):
-            raise ResultRejected("malformed result")
-        kind = node.get("$type")
-        if kind in ("list", "tuple"):
-            items = [self._decode(v, dir_fd, budget, depth + 1) for v in node.get("items", [])]
-            return items if kind == "list" else tuple(items)
-        if kind == "dict":
-            out = {}
-            for pair in node.get("items", []):
-                key = self._decode(pair[0], dir_fd, budget, depth + 1)
-                try:
-                    out[key] = self._decode(pair[1], dir_fd, budget, depth + 1)
-                except TypeError as error:  # unhashable key
-                    raise ResultRejected("a dict key is not hashable") from error
-            return out
-        if kind == "bigint":
-            return int(str(node["value"])[:400])
-        if kind == "npscalar":
-            dtype = np.dtype(str(node["dtype"]))
-            if dtype.kind not in "biufc":
-                raise ResultRejected("bad numpy scalar")
-            return dtype.type(self._decode(node["value"], dir_fd, budget, depth + 1))
-        if kind == "ndarray":
-            data = self._read(dir_fd, node["file"], budget)
-            try:
-                return np.load(io.BytesIO(data), allow_pickle=False)
-            except ValueError as error:
-                raise ResultRejected(f"unreadable array: {error}") from error
-        if kind in ("dataframe", "series", "index"):
-            return self._decode_frame(node, kind, dir_fd, budget, depth)
-        if kind == "vegalite":
-            spec = json.loads(self._read(dir_fd, node["file"], budget))
-            if not isinstance(spec, dict):
-                raise ResultRejected("a chart spec must be a dict")
-            return VegaLite(spec)
-        if kind == "tensor":
-            return self._decode_tensor(node, dir_fd, budget, depth)
-        if kind == "module":
-            return self._decode_module(node, dir_fd, budget, depth)
-        if kind == "toolarge":  # the kernel's own early check; _read checks sizes regardless
-            raise ResultRejected(f"the result is too large (an array of "
-                                 f"{_megabytes(node.get('bytes'))} MB; the limit is "
-                                 f"{self.max_bytes / 1e6:.0f} MB)")
-        if kind == "unsupported":
-            return Unsupported(str(node.get("type"))[:200])
-        raise ResultRejected(f"unknown result type {str(kind)[:50]!r}")
-
-    def _decode_tensor(self, node, dir_fd, budget, depth):
-        import torch
-
-        array = self._decode(node.get("data"), dir_fd, budget, depth + 1)
-        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
-            raise ResultRejected("malformed tensor")
-        tensor = torch.from_numpy(np.array(array))
-        dtype = getattr(torch, str(node.get("dtype", "")), None)
-        if isinstance(dtype, torch.dtype) and dtype != tensor.dtype and dtype.is_floating_point:
-            tensor = tensor.to(dtype)  # bfloat16 travels as float32
-        if node.get("requires_grad") is True and tensor.is_floating_point():
-            tensor.requires_grad_(True)
-        return tensor
-
-    def _decode_module(self, node, dir_fd, budget, depth):
-        def tensors(key):
-            value = self._decode(node.get(key), dir_fd, budget, depth + 1)
-            if not isinstance(value, dict):
-                raise ResultRejected("malformed module")
-            return value
-
-        modules = node.get("modules")
-        if not isinstance(modules, list) or not all(
-                isinstance(m, list) and len(m) == 3 for m in modules):
-            raise ResultRejected("malformed module")
-        return ModuleData(str(node.get("class"))[:200], bool(node.get("training")),
-                          tensors("parameters"), tensors("buffers"),
-                          [(str(a)[:200], str(b)[:200], bool(c)) for a, b, c in modules[:10000]])
-
-    def _decode_frame(self, node, kind, dir_fd, budget, depth):
-        import pyarrow.parquet as pq
-
-        data = self._read(dir_fd, node["file"], budget)
-        try:
-            frame = pq.read_table(io.BytesIO(data)).to_pandas()
-        except Exception as error:  # noqa: BLE001 - any malformed Parquet is rejected alike
-            raise ResultRejected(f"unreadable DataFrame: {error}") from error
-        names = list(node.get("index_names", []))
-        if names:
-            frame = frame.set_index(list(frame.columns[: len(names)]))
-            frame.index.names = names
-        columns = [self._decode(c, dir_fd, budget, depth + 1) for c in node.get("columns", [])]
-        if len(columns) != frame.shape[1]:
-            raise ResultRejected("DataFrame columns do not match")
-        frame.columns = columns
-        if kind == "series":
-            series = frame.iloc[:, 0]
-            return series.rename(None) if columns[0] == "__series__" else series
-        if kind == "index":
-            import pandas as pd
-
-            return pd.Index(frame.iloc[:, 0].to_numpy())
-        return frame

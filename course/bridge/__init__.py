@@ -1,0 +1,35 @@
+"""Stage 2 of grading: the graders call the student's functions in the live kernel.
+
+``trusted`` is the graders' side (`Bridge`: pickled arguments in, a call announced over a
+Unix socket, a timeout), ``kernel_side`` the code sent into the kernel as text (it runs the
+call and writes its result as plain data), ``results`` the reading of that data on the
+trusted side (never unpickled; sizes and file types checked).
+"""
+
+from .results import (
+    BridgeError,
+    CallTimeout,
+    KernelDead,
+    ModuleData,
+    ResultReader,
+    ResultRejected,
+    StudentError,
+    Unsupported,
+    VegaLite,
+)
+from .trusted import Bridge, driver_module, dumps_for_kernel
+
+__all__ = [
+    "Bridge",
+    "BridgeError",
+    "CallTimeout",
+    "KernelDead",
+    "ModuleData",
+    "ResultReader",
+    "ResultRejected",
+    "StudentError",
+    "Unsupported",
+    "VegaLite",
+    "driver_module",
+    "dumps_for_kernel",
+]

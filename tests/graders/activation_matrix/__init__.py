@@ -1,0 +1,1 @@
+"""Hidden graders of the activation_matrix lab: a test_<grade_id>.py per grade cell."""

@@ -1,0 +1,1 @@
+"""Hidden graders of the activation_maximization lab: a test_<grade_id>.py per grade cell."""
