@@ -36,7 +36,7 @@ check: setup
 
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadscope
 
 bench: setup
 	for b in $(filter-out benchmarks/bench_grading.py,$(wildcard benchmarks/bench_*.py)); do \
