@@ -12,8 +12,8 @@ sums to one and the training loss is ``nn.NLLLoss`` (together: the cross-entropy
     throughout (44,426 parameters). The original LeNet-5 read 32 x 32 images, where the
     maps after the second convolution are 5 x 5 (400 values); on 28 x 28 they are 4 x 4.
 
-:func:`train_model` trains either one with Adam and records the training and validation
-loss of every epoch; :func:`accuracy` scores a model on a DataLoader.
+:func:`train_with_validation` trains either one with Adam and records the training and validation
+loss of every epoch; :func:`loader_accuracy` scores a model on a DataLoader.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from __future__ import annotations
 import torch
 from torch import nn, optim
 
+from .torch_data import count_parameters
+
 __all__ = [
     "MLP",
     "LeNet5",
     "count_parameters",
     "evaluate_loss",
-    "accuracy",
-    "train_model",
+    "loader_accuracy",
+    "train_with_validation",
 ]
 
 
@@ -90,17 +92,12 @@ class LeNet5(nn.Module):
         return self.logsoftmax(self.fc3(x))
 
 
-def count_parameters(model):
-    """Number of scalar parameters (weights and biases) of ``model``, trainable or frozen."""
-    return sum(p.numel() for p in model.parameters())
-
-
 def evaluate_loss(model, loader):
     """Mean negative log-likelihood of ``model`` over the batches of ``loader``.
 
     The model is put in eval mode (dropout off) and no gradients are recorded. The
     result is the average of the batch losses (each the mean over its batch), as the
-    training loss of :func:`train_model` is.
+    training loss of :func:`train_with_validation` is.
 
     Returns
     -------
@@ -116,7 +113,7 @@ def evaluate_loss(model, loader):
     return total / batches
 
 
-def accuracy(model, loader):
+def loader_accuracy(model, loader):
     """Fraction of the samples of ``loader`` that ``model`` classifies correctly.
 
     The prediction is the class of the largest log-probability, in eval mode (dropout
@@ -137,7 +134,7 @@ def accuracy(model, loader):
     return correct / total
 
 
-def train_model(model, trainloader, validloader, epochs, lr=1e-3):
+def train_with_validation(model, trainloader, validloader, epochs, lr=1e-3):
     """Train ``model`` with Adam on NLLLoss and record both losses after every epoch.
 
     Parameters

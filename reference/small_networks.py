@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from .torch_data import count_parameters, to_tensors
+
 __all__ = [
     "N_INPUTS",
     "N_CLASSES",
@@ -80,26 +82,6 @@ class HiddenLayerNet(nn.Module):
     def forward(self, x):
         """Logits of shape (n, 10) for a batch ``x`` of shape (n, 784)."""
         return self.output(torch.relu(self.hidden(x)))
-
-
-def count_parameters(model):
-    """The number of parameters (weights and biases) of a torch model.
-
-    Every parameter counts, trainable or frozen (``requires_grad=False``), each tensor
-    once even if a layer is used twice; buffers (such as batch-norm running means) are not
-    parameters and do not count. A ``Linear(n_in, n_out)`` has ``n_in * n_out + n_out``.
-
-    Returns
-    -------
-    int
-    """
-    return int(sum(p.numel() for p in model.parameters()))
-
-
-def to_tensors(X, y=None):
-    """Pixels as a float32 tensor, and labels (if given) as an int64 tensor."""
-    X = torch.as_tensor(X, dtype=torch.float32)
-    return X if y is None else (X, torch.as_tensor(y, dtype=torch.int64))
 
 
 def train_model(model, X, y, epochs=10, batch_size=64, lr=1e-3, seed=0):

@@ -24,6 +24,7 @@ from .data import load_mnist, train_val_test_split
 __all__ = [
     "IMAGE_SHAPE",
     "to_tensors",
+    "count_parameters",
     "as_images",
     "mnist_tensors",
     "make_loader",
@@ -33,21 +34,22 @@ __all__ = [
 IMAGE_SHAPE = (1, 28, 28)
 
 
-def to_tensors(X, y):
-    """Convert samples and labels to the tensors a torch classifier expects.
+def to_tensors(X, y=None):
+    """Convert samples (and labels, if given) to the tensors a torch classifier expects.
 
     Parameters
     ----------
     X : array_like of shape (n, ...)
         Samples (for MNIST: pixels already scaled to [0, 1]).
-    y : array_like of shape (n,)
+    y : array_like of shape (n,), optional
         Integer class labels.
 
     Returns
     -------
     X : torch.Tensor of float32, the same shape as ``X``
+        Alone when ``y`` is not given.
     y : torch.Tensor of int64, shape (n,)
-        ``nn.NLLLoss`` wants int64 ("long") targets.
+        ``nn.NLLLoss`` and ``nn.CrossEntropyLoss`` want int64 ("long") targets.
 
     Raises
     ------
@@ -55,11 +57,27 @@ def to_tensors(X, y):
         If ``X`` and ``y`` have different numbers of rows, or ``y`` is not 1-D.
     """
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    if y is None:
+        return X
     y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     if y.ndim != 1 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X has shape {tuple(X.shape)} but y has shape {tuple(y.shape)}: "
                          "expected one label per row")
     return X, y
+
+
+def count_parameters(model):
+    """The number of parameters (weights and biases) of a torch model.
+
+    Every parameter counts, trainable or frozen (``requires_grad=False``), each tensor
+    once even if a layer is used twice; buffers (such as batch-norm running means) are not
+    parameters and do not count. A ``Linear(n_in, n_out)`` has ``n_in * n_out + n_out``.
+
+    Returns
+    -------
+    int
+    """
+    return int(sum(p.numel() for p in model.parameters()))
 
 
 def as_images(X):

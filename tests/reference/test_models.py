@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from reference.models import MLP, LeNet5, accuracy, count_parameters, evaluate_loss, train_model
+from reference.models import (
+    MLP,
+    LeNet5,
+    count_parameters,
+    evaluate_loss,
+    loader_accuracy,
+    train_with_validation,
+)
 from reference.torch_data import make_loader
 
 
@@ -103,7 +110,7 @@ def test_accuracy_known_answer_with_a_small_last_batch():
     labels = torch.tensor([0, 1, 2, 0, 0, 5, 0])  # 4 of 7 right
     model = fixed_model(torch.nn.functional.one_hot(preds, 10).float().log())
     loader = make_loader(torch.arange(7.0).reshape(7, 1), labels, batch_size=3)
-    assert accuracy(model, loader) == pytest.approx(4 / 7)  # not the mean of 2/3, 1/3, 1
+    assert loader_accuracy(model, loader) == pytest.approx(4 / 7)  # not the mean of 2/3, 1/3, 1
 
 
 def test_accuracy_uses_eval_mode_and_restores_it():
@@ -112,18 +119,18 @@ def test_accuracy_uses_eval_mode_and_restores_it():
     X = torch.randn(40, 5)
     y = net.eval()(X).argmax(dim=1)
     net.train()
-    assert accuracy(net, make_loader(X, y, 7)) == 1.0  # dropout off: its own predictions
+    assert loader_accuracy(net, make_loader(X, y, 7)) == 1.0  # dropout off: its own predictions
     assert net.training
 
 
-def test_train_model_with_zero_learning_rate_records_constant_losses():
+def test_training_with_zero_learning_rate_records_constant_losses():
     """lr = 0 leaves the weights alone, so every epoch sees the same losses, known upfront."""
     net = tiny_net(4, 6, 0.0, seed=3)
     X, y = torch.randn(10, 4), torch.randint(0, 10, (10,))
     train, valid = make_loader(X[:7], y[:7], 3), make_loader(X[7:], y[7:], 2)
     before = copy.deepcopy(net.state_dict())
     batch_losses = [nn.functional.nll_loss(net(xb), yb).item() for xb, yb in train]
-    train_losses, valid_losses = train_model(net, train, valid, epochs=3, lr=0.0)
+    train_losses, valid_losses = train_with_validation(net, train, valid, epochs=3, lr=0.0)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert all(type(v) is float for v in train_losses + valid_losses)
     # Mean of the batch losses (batches of 3, 3, 1), not of the samples.
@@ -137,7 +144,7 @@ def test_validation_loss_is_measured_with_dropout_off():
     net = tiny_net(6, 10, 0.5, seed=2)
     X, y = torch.randn(30, 6), torch.randint(0, 10, (30,))
     valid = make_loader(X[20:], y[20:], 4)
-    _, valid_losses = train_model(net, make_loader(X[:20], y[:20], 5), valid, 2, 1e-2)
+    _, valid_losses = train_with_validation(net, make_loader(X[:20], y[:20], 5), valid, 2, 1e-2)
     assert valid_losses[-1] == pytest.approx(evaluate_loss(net, valid), rel=1e-6)
 
 
@@ -146,10 +153,10 @@ def test_training_lowers_the_loss_on_a_learnable_problem():
     X = torch.randn(64, 5)
     y = (X[:, 0] > 0).long() * 7  # two of the ten classes, split by one feature
     net = tiny_net(5, 8, 0.0, seed=0)
-    train_losses, valid_losses = train_model(net, make_loader(X, y, 16), make_loader(X, y, 16),
-                                             epochs=20, lr=5e-2)
+    train_losses, valid_losses = train_with_validation(
+        net, make_loader(X, y, 16), make_loader(X, y, 16), epochs=20, lr=5e-2)
     assert train_losses[-1] < train_losses[0] / 4
-    assert accuracy(net, make_loader(X, y, 16)) > 0.9
+    assert loader_accuracy(net, make_loader(X, y, 16)) > 0.9
 
 
 def test_trained_models_of_the_graders():
@@ -160,5 +167,5 @@ def test_trained_models_of_the_graders():
 
     X, y = split_tensors()["test"]
     # Embedded MNIST (3,600 training digits, 3 epochs): about 90%, not full MNIST's 98%.
-    assert accuracy(trained_mlp(), make_loader(X, y, 500)) > 0.85
-    assert accuracy(trained_lenet(), make_loader(as_images(X), y, 500)) > 0.85
+    assert loader_accuracy(trained_mlp(), make_loader(X, y, 500)) > 0.85
+    assert loader_accuracy(trained_lenet(), make_loader(as_images(X), y, 500)) > 0.85

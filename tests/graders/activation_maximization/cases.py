@@ -187,7 +187,7 @@ def split_tensors():
 
 def _trained(name, build, images, lr):
     """``build()`` trained 3 epochs on the split (cached on disk after the first time)."""
-    from reference.models import train_model
+    from reference.models import train_with_validation
     from reference.torch_data import as_images, make_loader
 
     def train(model):
@@ -196,7 +196,7 @@ def _trained(name, build, images, lr):
         train = make_loader(shape(splits["train"][0]), splits["train"][1], 64, shuffle=True)
         valid = make_loader(shape(splits["val"][0]), splits["val"][1], 64)
         with seeded(0):
-            train_model(model, train, valid, 3, lr)
+            train_with_validation(model, train, valid, 3, lr)
 
     return cached_model(f"am-{name}", build, train)
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from reference.models import accuracy, evaluate_loss, train_model
+from reference.models import evaluate_loss, loader_accuracy, train_with_validation
 from reference.torch_data import make_loader
 
 from .cases import (
@@ -75,7 +75,8 @@ def reference_run(case):
     model = copy.deepcopy(case.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        result = train_model(model, case.trainloader, case.validloader, case.epochs, case.lr)
+        result = train_with_validation(model, case.trainloader, case.validloader, case.epochs,
+                                       case.lr)
     return result, model
 
 
@@ -136,7 +137,7 @@ def test_validation_with_dropout_off(student, case):
 def test_accuracy(student, case):
     """accuracy(model, loader): fraction of samples whose largest log-probability is the label."""
     got = student.accuracy(case.model, case.loader)
-    expected = accuracy(copy.deepcopy(case.model), case.loader)
+    expected = loader_accuracy(copy.deepcopy(case.model), case.loader)
     assert isinstance(got, numbers.Real) and not isinstance(got, bool), (
         f"accuracy: expected a number, got {type(got).__name__}")
     assert np.isclose(got, expected, rtol=0, atol=1e-9), (
@@ -159,6 +160,6 @@ def test_trained_mnist(student):
     net = trained_mlp().train()  # dropout on: accuracy must turn it off
     got_acc = student.accuracy(net, loader)
     assert isinstance(got_acc, numbers.Real) and np.isclose(
-        got_acc, accuracy(net, loader), rtol=0, atol=1e-9), (
-        f"accuracy of a trained MLP on 300 test digits: expected {accuracy(net, loader)!r}, "
+        got_acc, loader_accuracy(net, loader), rtol=0, atol=1e-9), (
+        f"accuracy of a trained MLP on 300 test digits: expected {loader_accuracy(net, loader)!r}, "
         f"got {got_acc!r}")
