@@ -20,9 +20,16 @@ from pathlib import Path
 from ..layout import ROOT
 
 
-def cache_file(name: str) -> Path:
+def _cached(name: str) -> Path:
     folder = Path(os.environ.get("COURSE_GRADER_CACHE", ROOT / ".cache" / "graders"))
     return folder / name
+
+
+def cache_file(key: str) -> Path:
+    """Where `cached_model` keeps the state dict of ``key`` (named by torch's version)."""
+    import torch
+
+    return _cached(f"{key}-torch{torch.__version__.split('+')[0]}.pt")
 
 
 def _write_atomic(path: Path, write: Callable) -> None:
@@ -39,8 +46,7 @@ def cached_model(key: str, build: Callable, train: Callable):
     ``train(model)`` (then cached); in eval mode, a fresh object on every call."""
     import torch
 
-    model = build()
-    path = cache_file(f"{key}-torch{torch.__version__.split('+')[0]}.pt")
+    model, path = build(), cache_file(key)
     if path.is_file():
         try:
             model.load_state_dict(torch.load(path, weights_only=True))
@@ -55,7 +61,7 @@ def cached_model(key: str, build: Callable, train: Callable):
 def cached_object(key: str, make: Callable, expected_type: type):
     """The object ``make()`` returns, pickled under ``key`` the first time (keys name the
     library version: a pickle is only read back by the version that wrote it)."""
-    path = cache_file(f"{key}.pkl")
+    path = _cached(f"{key}.pkl")
     if path.is_file():
         try:
             with path.open("rb") as f:
