@@ -56,7 +56,13 @@ c.SandboxedExecute.timeout = 120  # seconds per cell
 c.SandboxedExecute.startup_timeout = 60
 c.SandboxedExecute.call_timeout = 30  # one call of a student function by a grader
 c.SandboxedExecute.grading_timeout = 600  # all hidden graders of one notebook
+c.SandboxedExecute.notebook_timeout = 300  # the whole notebook; later cells are not run
 c.SandboxedExecute.max_result_bytes = 64 * 1024**2
+
+# Outputs the grader keeps (course/nbgrader_plugin/output_caps.py): the rest is cut, noted.
+c.SandboxedExecute.max_cell_output_bytes = 16 * 1024**2
+c.SandboxedExecute.max_notebook_output_bytes = 48 * 1024**2
+c.SandboxedExecute.max_message_bytes = 32 * 1024**2  # one kernel message (ZMQ MAXMSGSIZE)
 
 # The sandbox (course/sandbox/bubblewrap.py): limits of the student's kernel.
 c.Sandbox.memory_limit = 4 * 1024**3  # address space per process
@@ -65,6 +71,11 @@ c.Sandbox.cpu_time = 900  # CPU seconds per process
 c.Sandbox.file_size = 512 * 1024**2
 c.Sandbox.open_files = 1024
 c.Sandbox.tmpfs_size = 1024**3  # private home and /tmp together are capped at this each
+# One cgroup per sandbox (course/sandbox/cgroups.py), where the machine allows it: the whole
+# sandbox's CPU share, memory and processes, and everything in it killed at the end.
+c.SandboxCgroup.cpus = 1.0
+c.SandboxCgroup.memory = 4 * 1024**3
+c.SandboxCgroup.pids = 256
 # One BLAS/OpenMP thread per kernel: on the activation_matrix notebook a second thread saved
 # 1 s of 19 s but cost 5 s more CPU, and parallel workers then fight over the cores.
 c.Sandbox.threads = 1

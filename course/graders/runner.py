@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..layout import PACKAGE_PATH, ROOT, Course, module_call
+from ..runner.limits import gigabytes, limit_memory
 from ..runner.zygote import request
 
 # Imported by the graders' process only (pytest, hypothesis): named, not imported, here.
@@ -26,7 +27,7 @@ PLUGIN = f"{__package__}.pytest_plugin"
 
 def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str],
         call_timeout: float, total_timeout: float, max_bytes: int,
-        root: Path = ROOT) -> list[dict]:
+        root: Path = ROOT, memory_limit: int = 0) -> list[dict]:
     """Run the graders of ``grade_ids`` in a subprocess; return their records."""
     course = Course(root)
     files = [str(course.grader_file(lab, g)) for g in grade_ids
@@ -34,8 +35,8 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
     if not files:
         return []
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
-    args = ["--out", str(out), "--kernel-connection", connection, "--kernel-shared", shared,
-            "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
+    args = ["--out", str(out), "--memory-limit", str(memory_limit),
+            "--kernel-connection", connection, "--kernel-shared", shared, "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
             "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
     path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
@@ -51,6 +52,10 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
     if code is None:
         return [_whole_run_failed(g, f"grading stopped after {total_timeout:g} s")
                 for g in grade_ids]
+    if not out.exists() and "MemoryError" in output:
+        why = ("the hidden graders ran out of memory reading this notebook's results (limit "
+               f"{gigabytes(memory_limit)})")
+        return [_whole_run_failed(g, why) for g in grade_ids]
     if not out.exists():
         raise RuntimeError(f"the graders of {lab} crashed (exit {code}):\n{output[-2000:]}")
     return json.loads(out.read_text())
@@ -120,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
+    parser.add_argument("--memory-limit", type=int, default=0)
     args, rest = parser.parse_known_args(argv)
+    # Before anything reads a result: a result that decodes into gigabytes then fails alone.
+    limit_memory(args.memory_limit)
     from .pytest_plugin import Recorder
 
     recorder = Recorder()

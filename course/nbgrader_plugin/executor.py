@@ -16,6 +16,7 @@ code prints can become a score: all outputs of grade cells are replaced.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -27,8 +28,11 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from ..graders import runner as graders_runner
 from ..layout import Course
+from ..runner.limits import limit_memory
 from ..sandbox import Sandbox, SandboxedKernelManager, SandboxUnavailable, Workspace
+from ..sandbox.cgroups import SandboxCgroup
 from . import feedback
+from .output_caps import OutputBudget, capped_client
 
 
 def _unsafe_requested() -> bool:
@@ -45,6 +49,21 @@ class SandboxedExecute(Execute):
     max_result_bytes = Integer(
         64 * 1024**2, help="Largest result a student function may return"
     ).tag(config=True)
+    notebook_timeout = Float(
+        300.0, help="Seconds the whole notebook may run (kernel start included); the cells "
+        "after that are not run (0: no budget)").tag(config=True)
+    max_cell_output_bytes = Integer(
+        16 * 1024**2, help="Output a cell may show; the rest is dropped with a note"
+    ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        48 * 1024**2, help="Output all cells of a notebook may show together"
+    ).tag(config=True)
+    max_message_bytes = Integer(
+        32 * 1024**2, help="Largest message the grader accepts from the kernel (ZMQ)"
+    ).tag(config=True)
+    trusted_memory_limit = Integer(
+        4 * 1024**3, help="Address space of this process and the graders' process, bytes "
+        "(0: no limit): a submission that makes them grow fails alone").tag(config=True)
     unsafe_no_sandbox = Bool(
         False, help="Run student code without the sandbox (UNSAFE; for machines without bwrap)"
     ).tag(config=True)
@@ -70,13 +89,42 @@ class SandboxedExecute(Execute):
             except SandboxUnavailable as error:
                 self.log.error(str(error))
                 raise
+        limit_memory(self.trusted_memory_limit)
         workspace = Workspace(path)
+        group = SandboxCgroup(parent=self).create() if sandbox is not None else None
+        context = None
         try:
             km = SandboxedKernelManager(sandbox=sandbox, workspace=workspace, lab=lab)
+            if group is not None:
+                km.launch_prefix = group.prefix()
+            context = capped_client(km, self.max_message_bytes)
             self._run(nb, resources, km, lab, workspace)
         finally:
+            if group is not None:
+                group.close()  # whatever the sandbox left running, in any session
+            if context is not None:
+                context.destroy(linger=0)
             workspace.close()
         return nb, resources
+
+    # Per-notebook caps, used by nbclient's hooks below while the cells run.
+    _deadline: float | None = None
+    _outputs: OutputBudget | None = None
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def process_message(self, msg, cell, cell_index):
+        if self._outputs is not None and not self._outputs.process(msg, cell, cell_index):
+            return None
+        return super().process_message(msg, cell, cell_index)
+
+    def _out_of_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline - 0.5
 
     def _run(self, nb, resources, km, lab, workspace):
         from nbclient.client import NotebookClient
@@ -89,18 +137,32 @@ class SandboxedExecute(Execute):
         records: list[dict] = []
         root = self._course_root()
         started = time.monotonic()
+        self._deadline = started + self.notebook_timeout if self.notebook_timeout > 0 else None
+        self._outputs = OutputBudget(self.max_cell_output_bytes, self.max_notebook_output_bytes)
+        notes: list[str] = []
         try:
             with self.setup_kernel():
                 info = self.wait_for_reply(self.kc.kernel_info())
                 nb.metadata["language_info"] = info["content"]["language_info"]
                 for index, cell in enumerate(nb.cells):
                     try:
+                        if cell.cell_type == "code" and self._out_of_time():
+                            raise CellTimeoutError("notebook budget")
                         self.preprocess_cell(cell, resources, index)
+                    except MemoryError:
+                        records = feedback.all_failed(grade_cells, feedback.out_of_memory_message(
+                            self.trusted_memory_limit))
+                        return
                     except (DeadKernelError, CellTimeoutError) as error:
                         # Dead, or alive but silent (e.g. the student broke builtins the
-                        # kernel itself needs): no later cell or check can run.
+                        # kernel itself needs), or out of time: no later cell or check
+                        # can run.
                         dead = isinstance(error, DeadKernelError)
-                        why = feedback.kernel_died_message(index, nb.cells, dead)
+                        if not dead and self._out_of_time():
+                            why = feedback.out_of_time_message(index, nb.cells,
+                                                               self.notebook_timeout)
+                        else:
+                            why = feedback.kernel_died_message(index, nb.cells, dead)
                         self.log.warning("%s", why)
                         records = feedback.all_failed(grade_cells, why)
                         return
@@ -114,13 +176,18 @@ class SandboxedExecute(Execute):
                         lab, km.connection_file, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
-                        root=root)
+                        root=root, memory_limit=self.trusted_memory_limit)
                     self.log.info("hidden graders: %d properties in %.1f s", len(records),
                                   time.monotonic() - executed)
         finally:
             self._shutdown(km)
+            if self._outputs.cut:
+                notes.append(feedback.outputs_cut_message(len(self._outputs.cut),
+                                                          self.max_cell_output_bytes,
+                                                          self.max_notebook_output_bytes))
+            self._deadline = self._outputs = None
             for cell in grade_cells:
-                feedback.write_grade_cell(cell, records)
+                feedback.write_grade_cell(cell, records, notes)
 
     def _shutdown(self, km):
         try:

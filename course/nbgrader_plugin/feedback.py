@@ -47,9 +47,11 @@ def score_cell(cell, records: list[dict]) -> tuple[float, float, str]:
     return score, points, "\n".join(lines) + "\n"
 
 
-def write_grade_cell(cell, records: list[dict]) -> float:
-    """Replace the grade cell's outputs with its feedback and score; return the score."""
+def write_grade_cell(cell, records: list[dict], notes: list[str] = ()) -> float:
+    """Replace the grade cell's outputs with its feedback (and ``notes`` on the whole
+    notebook) and score; return the score."""
     score, _points, text = score_cell(cell, records)
+    text = "".join(note.rstrip("\n") + "\n" for note in notes) + text
     cell.outputs = [
         new_output("stream", name="stdout", text=text),
         new_output("execute_result", data={"text/plain": repr(score)},
@@ -70,3 +72,20 @@ def kernel_died_message(index: int, cells, dead: bool = True) -> str:
     return (f"{what} while running cell {index + 1} of {len(cells)} (it may have run out of "
             "memory, exited, been killed, or had Python itself broken); the cells after it "
             "were not run and their checks could not be done.")
+
+
+def out_of_time_message(index: int, cells, budget: float) -> str:
+    return (f"The notebook did not finish within its time budget of {budget:g} s (cell "
+            f"{index + 1} of {len(cells)} was running or next); the cells after it were not "
+            "run and their checks could not be done.")
+
+
+def outputs_cut_message(cells_cut: int, per_cell: int, per_notebook: int) -> str:
+    return (f"Note: the output of {cells_cut} cell(s) was cut: a cell may show at most "
+            f"{per_cell / 2**20:g} MB of output and the whole notebook {per_notebook / 2**20:g} "
+            "MB. Print less (a summary, a shape, the first rows) in your notebook.")
+
+
+def out_of_memory_message(limit: int) -> str:
+    return (f"Grading this notebook ran out of memory (the grader may use {limit / 2**30:g} GB): "
+            "it sent back too much output or too large results. Nothing of it was graded.")

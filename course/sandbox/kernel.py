@@ -13,7 +13,7 @@ import sys
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Instance, Unicode
+from traitlets import Any, Instance, List, Unicode
 
 from .bubblewrap import Sandbox
 from .workspace import Workspace
@@ -26,6 +26,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     workspace = Instance(Workspace)
     lab = Unicode("lab")
     sandbox_uid = Any(0)
+    # Run before bwrap, e.g. joining the sandbox's cgroups (course/sandbox/cgroups.py).
+    launch_prefix = List(Unicode())
 
     def __init__(self, **kwargs):
         super().__init__(transport="ipc", **kwargs)
@@ -52,7 +54,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         )
         self.sandbox_uid = uid
         self.workspace.give_to(uid)
-        return cmd
+        return [*self.launch_prefix, *cmd]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox is None:
