@@ -36,7 +36,8 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
         return []
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
     args = ["--out", str(out), "--memory-limit", str(memory_limit),
-            "--kernel-connection", connection, "--kernel-shared", shared, "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
+            "--kernel-connection", connection, "--kernel-shared", shared,
+            "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
             "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
     path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)

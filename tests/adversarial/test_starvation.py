@@ -16,14 +16,14 @@ Sizes are small so the test takes seconds; raise them with COURSE_ADV_SPINNERS e
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from attacks import WRONG_ADD, with_cell
 from tiny_course import LAB, SOURCE, make_course
 
-from course.authoring.batch import grade_batch
 from course.authoring import notebooks as nbk
-from concurrent.futures import ThreadPoolExecutor
+from course.authoring.batch import grade_batch
 
 pytestmark = pytest.mark.slow
 
