@@ -28,8 +28,11 @@ from course.authoring.batch import grade_batch
 pytestmark = pytest.mark.slow
 
 SPINNERS = int(os.environ.get("COURSE_ADV_SPINNERS", "200"))
-SPIN_CELLS = int(os.environ.get("COURSE_ADV_SPIN_CELLS", "4"))  # of 8 s each, the spinners live
-CELL_TIMEOUT = 10  # per cell: the honest kernels must answer within this
+# The honest controls' notebook burns BUSY CPU-seconds in a cell (as a real lab's training
+# does): a few seconds of wall time on a fair share of a loaded machine, minutes at 1/200.
+BUSY = float(os.environ.get("COURSE_ADV_BUSY", "0.5"))
+CELL_TIMEOUT = 30
+SPIN_CELLS = 3  # the spinners live while the attack waits in cells of CELL_TIMEOUT - 5 s
 SLEEP_CELLS, SLEEP_SECONDS = 5, 6.0  # the attack sleeps 30 s in all, under 10 s a cell
 BUDGET = 10  # seconds of the notebook budget in the sleepers' batch
 HONEST = {"correct_add": (2.0, 2.0), "correct_scale": (3.0, 3.0)}
@@ -79,8 +82,14 @@ def spinner_attack():
     # The spinners run on while the notebook waits in cells shorter than the cell timeout.
     nb = with_cell(SPIN, at=2)
     for _ in range(SPIN_CELLS):
-        nb = with_cell("import time\ntime.sleep(8)", at=3, nb=nb)
+        nb = with_cell(f"import time\ntime.sleep({CELL_TIMEOUT - 5})", at=3, nb=nb)
     return nb
+
+
+def busy_honest():
+    """The honest solution, with a cell that needs BUSY seconds of CPU."""
+    return with_cell(f"import time\nt = time.process_time()\n"
+                     f"while time.process_time() - t < {BUSY}:\n    pass", at=2, nb=SOURCE)
 
 
 def sleeper_attack():
@@ -94,9 +103,9 @@ def sleeper_attack():
 def spinners(tmp_path_factory):
     # The spinners' batch holds the attack only; the honest classmates are graded by the
     # other worker while the spinners run.
-    return _side_by_side(tmp_path_factory, _config(CELL_TIMEOUT, 20 + 10 * SPIN_CELLS),
+    return _side_by_side(tmp_path_factory, _config(CELL_TIMEOUT, 60 + CELL_TIMEOUT * SPIN_CELLS),
                          [{"a_spinner": spinner_attack()},
-                          {"honest_a": SOURCE, "honest_b": SOURCE}])
+                          {"honest_a": busy_honest(), "honest_b": busy_honest()}])
 
 
 @pytest.fixture(scope="module")
