@@ -38,15 +38,15 @@ BUDGET = 10  # seconds of the notebook budget in the sleepers' batch
 HONEST = {"correct_add": (2.0, 2.0), "correct_scale": (3.0, 3.0)}
 
 SPIN = f'''
-import os, time
-for _ in range({SPINNERS}):
-    if os.fork() == 0:
-        try:
+import os
+if os.fork() == 0:  # a launcher, so that this cell returns at once
+    os.setsid()
+    for _ in range({SPINNERS}):
+        if os.fork() == 0:
             os.setsid()
             while True:
                 pass
-        finally:
-            os._exit(0)
+    os._exit(0)
 '''
 
 
@@ -54,6 +54,7 @@ def _config(cell_timeout: float, notebook_budget: float) -> str:
     return f"""
 c.SandboxedExecute.timeout = {cell_timeout:g}
 c.SandboxedExecute.call_timeout = 3
+c.SandboxedExecute.grading_timeout = 60
 c.SandboxedExecute.notebook_timeout = {notebook_budget:g}
 c.Sandbox.tmpfs_size = 128 * 1024**2
 c.Sandbox.memory_limit = 2 * 1024**3
