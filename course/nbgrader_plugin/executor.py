@@ -103,6 +103,8 @@ class SandboxedExecute(Execute):
             if group is not None:
                 group.close()  # whatever the sandbox left running, in any session
             if context is not None:
+                if getattr(self, "kc", None) is not None:
+                    self.kc.stop_channels()
                 context.destroy(linger=0)
             workspace.close()
         return nb, resources
@@ -161,6 +163,11 @@ class SandboxedExecute(Execute):
                         if not dead and self._out_of_time():
                             why = feedback.out_of_time_message(index, nb.cells,
                                                                self.notebook_timeout)
+                        elif not dead and "IOPub" in str(error):
+                            # the reply came, the outputs stopped: ZMQ refused a message
+                            # past max_message_bytes and dropped the connection
+                            why = feedback.output_lost_message(index, nb.cells,
+                                                               self.max_message_bytes)
                         else:
                             why = feedback.kernel_died_message(index, nb.cells, dead)
                         self.log.warning("%s", why)

@@ -89,3 +89,10 @@ def outputs_cut_message(cells_cut: int, per_cell: int, per_notebook: int) -> str
 def out_of_memory_message(limit: int) -> str:
     return (f"Grading this notebook ran out of memory (the grader may use {limit / 2**30:g} GB): "
             "it sent back too much output or too large results. Nothing of it was graded.")
+
+
+def output_lost_message(index: int, cells, max_message: int) -> str:
+    return (f"The output of cell {index + 1} of {len(cells)} stopped reaching the grader: one "
+            f"output may be at most {max_message / 2**20:g} MB (a print or display larger than "
+            "that is refused). The cells after it were not run and their checks could not be "
+            "done.")

@@ -5,7 +5,7 @@ all to the autograded notebook (its LimitOutput counts lines, and these are sing
 Graded beside honest controls of the tiny lab, with small caps so the test is quick:
 
 - display_flood: FLOOD_TIMES displays of FLOOD_MB each;
-- print_flood: the same through print (stream messages);
+- print_flood: FLOOD_TIMES prints of 1 MB each (stream messages);
 - one_huge_message: one display larger than the largest message the grader accepts.
 
 After the fix: the outputs kept are capped per cell and per notebook, with a note in the
@@ -44,8 +44,11 @@ ATTACKS = {
         "from IPython.display import display\n"
         f"for i in range({FLOOD_TIMES}):\n"
         f"    display({{'text/plain': str(i) * {FLOOD_MB * MB}}}, raw=True)", at=2),
+    # flushed after each print: one message each (ipykernel would join unflushed prints)
     "print_flood": with_cell(
-        f"for i in range({FLOOD_TIMES}):\n    print(str(i % 10) * {FLOOD_MB * MB})", at=2),
+        "import sys\n"
+        f"for i in range({FLOOD_TIMES}):\n"
+        f"    print(str(i % 10) * {MB})\n    sys.stdout.flush()", at=2),
     "one_huge_message": with_cell(
         "from IPython.display import display\n"
         f"display({{'text/plain': 'x' * {5 * PER_MESSAGE}}}, raw=True)", at=2),
@@ -96,3 +99,9 @@ def test_feedback_says_outputs_were_cut(graded, name):
     assert "output of 1 cell(s) was cut" in text, text
     cell = next(c for c in results[name].notebook.cells if "range(" in c.source)
     assert any("[output cut" in out.get("text", "") for out in cell.outputs)
+
+
+def test_a_refused_message_is_explained(graded):
+    results, _ = graded
+    text = "\n".join(results["one_huge_message"].feedback.values())
+    assert f"at most {PER_MESSAGE // MB:g} MB" in text, text
