@@ -163,13 +163,12 @@ class SandboxedExecute(Execute):
                         if not dead and self._out_of_time():
                             why = feedback.out_of_time_message(index, nb.cells,
                                                                self.notebook_timeout)
-                        elif not dead and "IOPub" in str(error):
-                            # the reply came, the outputs stopped: ZMQ refused a message
-                            # past max_message_bytes and dropped the connection
-                            why = feedback.output_lost_message(index, nb.cells,
-                                                               self.max_message_bytes)
                         else:
                             why = feedback.kernel_died_message(index, nb.cells, dead)
+                        if not dead and "IOPub" in str(error):
+                            # The reply came, the outputs did not: a broken kernel, or ZMQ
+                            # refused a message past max_message_bytes (it cannot tell us).
+                            why += " " + feedback.output_refused_hint(self.max_message_bytes)
                         self.log.warning("%s", why)
                         records = feedback.all_failed(grade_cells, why)
                         return

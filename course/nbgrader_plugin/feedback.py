@@ -91,8 +91,6 @@ def out_of_memory_message(limit: int) -> str:
             "it sent back too much output or too large results. Nothing of it was graded.")
 
 
-def output_lost_message(index: int, cells, max_message: int) -> str:
-    return (f"The output of cell {index + 1} of {len(cells)} stopped reaching the grader: one "
-            f"output may be at most {max_message / 2**20:g} MB (a print or display larger than "
-            "that is refused). The cells after it were not run and their checks could not be "
-            "done.")
+def output_refused_hint(max_message: int) -> str:
+    return (f"If that cell prints or displays a lot: one output may be at most "
+            f"{max_message / 2**20:g} MB, a larger one is refused by the grader.")
