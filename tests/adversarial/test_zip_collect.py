@@ -21,8 +21,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from lms_zips import (LATER, SETUID, STAMP, SYMLINK, entry, lie_about_size, member,
-                      nested_zip, zeros_member)
+from lms_zips import (
+    LATER,
+    SETUID,
+    SYMLINK,
+    entry,
+    lie_about_size,
+    member,
+    nested_zip,
+    zeros_member,
+)
 from tiny_course import LAB, SOURCE, make_course
 
 from course.authoring import notebooks as nbk
