@@ -44,11 +44,10 @@ from sqlalchemy import text
 
 from ..layout import ROOT, Course
 from . import worker as gw
-from .files import digest, read_tree
+from .files import MAX_SUBMISSION_BYTES, Unreadable, digest, read_tree
 from .nbgrader_cmd import nbgrader, nbgrader_env
 from .recording import LOG_TABLE, is_complete, record
 
-MAX_SUBMISSION_BYTES = 200 * 1024**2  # larger submissions are refused, never read
 PLUGINS = "course.nbgrader_plugin.zipcollect"
 
 
@@ -124,9 +123,17 @@ def _start_pool(workers: int, folder: Path):
     return pool
 
 
+def _read_submission(root: Path, student: str, lab: str) -> dict:
+    """``submitted/<student>/<lab>/`` as data: `Unreadable` if it is reached through a link
+    or holds more than MAX_SUBMISSION_BYTES (sizes by lstat, before anything is read)."""
+    if Course(root).submitted_root.joinpath(student).is_symlink():
+        raise Unreadable(f"submitted/{student} is a link")
+    return read_tree(Course(root).submitted(student, lab), MAX_SUBMISSION_BYTES)
+
+
 def _load(task: dict, root: Path, lab: str, digests: dict) -> dict:
     """The task with its files, read now (only a bounded number of tasks are in flight)."""
-    files = read_tree(Course(root).submitted(task["student"], lab))
+    files = _read_submission(root, task["student"], lab)
     digests[task["student"]] = digest(files)  # what is graded is what gets marked
     return dict(task, files=files)
 
@@ -140,7 +147,10 @@ def _stream(tasks: list[dict], submit, wait_any, in_flight: int) -> Iterator[dic
     pending, queue = {}, iter(tasks)
     while True:
         while len(pending) < in_flight and (task := next(queue, None)) is not None:
-            pending[submit(task)] = task
+            try:
+                pending[submit(task)] = task
+            except (Unreadable, OSError) as error:  # changed since it was planned
+                yield gw.failure(task, "refused", f"submission not read: {error}")
         if not pending:
             return
         for future in wait_any(list(pending)):
@@ -202,22 +212,21 @@ def _plan(lab: str, root: Path, settings: dict, found: list[str], force: bool,
         gb.db.commit()
         notebooks = [nb.name for nb in gb.find_assignment(lab).notebooks]
         for student in found:
-            files = read_tree(Course(root).submitted(student, lab))
-            digests[student] = digest(files)
-            if not force and is_complete(gb, root, lab, student, digests[student], notebooks):
-                run.skipped.append(student)
-                continue
             try:
                 ext = gb.find_submission(lab, student).extension
             except MissingEntry:
                 ext = None
             task = {"student": student, "timeout": timeout,
                     "extension": ext.total_seconds() if ext else None}
-            if sum(len(data) for data, _ in files.values()) > MAX_SUBMISSION_BYTES:
-                run.failed[student] = gw.failure(task, "refused", "submission larger than "
-                                                 f"{MAX_SUBMISSION_BYTES // 1024**2} MB")
-            else:
-                tasks.append(task)
+            try:
+                digests[student] = digest(_read_submission(root, student, lab))
+            except (Unreadable, OSError) as error:
+                run.failed[student] = gw.failure(task, "refused", f"submission not read: {error}")
+                continue
+            if not force and is_complete(gb, root, lab, student, digests[student], notebooks):
+                run.skipped.append(student)
+                continue
+            tasks.append(task)
     return tasks, digests
 
 
