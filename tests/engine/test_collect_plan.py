@@ -20,8 +20,17 @@ from course.collect.names import UnsafeName, check_student_id, safe_parts
 from course.collect.plan import collect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adversarial"))
-from lms_zips import (LATER, SETUID, STAMP, SYMLINK, entry, lie_about_size,  # noqa: E402
-                      member, nested_zip, zeros_member)
+from lms_zips import (  # noqa: E402
+    LATER,
+    SETUID,
+    STAMP,
+    SYMLINK,
+    entry,
+    lie_about_size,
+    member,
+    nested_zip,
+    zeros_member,
+)
 
 LAB = "lab1"
 CAPS = {"member_bytes": 1024**2, "student_bytes": 3 * 1024**2, "total_bytes": 8 * 1024**2,
