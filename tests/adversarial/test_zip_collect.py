@@ -198,7 +198,22 @@ def test_course_grade_zip_grades_the_class_exactly(released, tmp_path):
     shutil.copytree(released, course)
     archive = tmp_path / "export.zip"
     _build(archive, _run_all)
+    # Beside the zip, in submitted/ already: a 10 GB sparse file, and a folder that is a link.
+    sparse = course / "submitted" / "sparse" / LAB
+    sparse.mkdir(parents=True)
+    (sparse / f"{LAB}.ipynb").write_bytes(_honest_bytes())
+    with open(sparse / "huge.bin", "wb") as f:
+        f.truncate(10 * 1024**3)
+    elsewhere = tmp_path / "elsewhere" / LAB
+    elsewhere.mkdir(parents=True)
+    (elsewhere / f"{LAB}.ipynb").write_bytes(_honest_bytes())
+    (course / "submitted" / "linked").symlink_to(elsewhere.parent)
     run = grade(LAB, root=course, zip_path=archive, workers=2, progress=False)
+    import resource
+
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 1024**2  # KiB: < 2 GiB
+    for student in ("sparse", "linked"):
+        assert run.failed[student]["kind"] == "refused", run.failed.get(student)
     got = gradebook(course)
     full = {"correct_add": (2.0, 0), "correct_scale": (3.0, 0)}
     for student in ("ann", "cat", "dan", "sid"):
@@ -210,6 +225,8 @@ def test_course_grade_zip_grades_the_class_exactly(released, tmp_path):
     reported = " ".join(s["entry"] for s in run.collect_skipped)
     for student in ("evil", "evil2", "abs", "badts", "bomb", "link"):
         assert f"_{student}_" in reported, reported
+    (course / "submitted" / "linked").unlink()
+    shutil.rmtree(sparse.parent)
     for folder in (course / "submitted", course / "downloaded" / LAB / "extracted"):
         _check_tree_modes(folder)
     after = set(os.listdir(tempfile.gettempdir()))
