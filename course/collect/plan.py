@@ -26,6 +26,7 @@ from .names import UnsafeName, check_student_id, safe_parts
 DEFAULT_REGEXP = (r"(?:{lab}_)?(?P<student_id>.+?)_attempt_"
                   r"(?P<timestamp>\d{{4}}-\d\d-\d\d-\d\d-\d\d-\d\d)_(?P<file_id>.+)")
 NO_STAMP = "none"
+RESERVED = "timestamp.txt"  # written by zip_collect from the entry's time, never uploaded
 
 
 @dataclass
@@ -81,6 +82,8 @@ def _upload(name: str, regexp, archive, source, report: Report) -> _Upload | Non
             inside = safe_parts(stem + os.path.splitext(parts[0])[1])
             if len(inside) != 1:
                 raise UnsafeName("the file id is not a plain file name")
+        if inside == (RESERVED,):
+            raise UnsafeName("timestamp.txt is nbgrader's record of the submission time")
     except UnsafeName as error:
         report.skip(name, str(error))
         return None

@@ -187,13 +187,14 @@ def test_bad_entries_are_skipped_and_the_rest_collected(tmp_path):
     bad = ["../" + entry(LAB, "evil", "lab1.ipynb"), "/abs/" + entry(LAB, "abs", "lab1.ipynb"),
            entry(LAB, "ts", "lab1.ipynb", "2024-02-30-00-00-00"),
            entry(LAB, "a b", "lab1.ipynb"), "README.txt",
+           entry(LAB, "late", "d") + "/timestamp.txt", entry(LAB, "late", "timestamp.txt"),
            entry(LAB, "dup", "lab1.ipynb")]
     _, out, report = _collect(tmp_path, lambda zf: (
         [member(zf, name, b"x") for name in bad],
         member(zf, entry(LAB, "dup", "lab1.ipynb"), b"y"),
         member(zf, entry(LAB, "ann", "lab1.ipynb"), b"ann's")))
     skipped = _skipped(report)
-    assert set(skipped) == set(bad[:5]) | {entry(LAB, "dup", "lab1.ipynb")}
+    assert set(skipped) == set(bad[:7]) | {entry(LAB, "dup", "lab1.ipynb")}
     assert "unreadable timestamp" in skipped[bad[2]]
     assert sorted(report.collected) == ["ann", "dup"]
     assert _files(out)[f"dup/{STAMP}/lab1.ipynb"] == b"x"  # the first one, not replaced
@@ -212,3 +213,30 @@ def test_any_member_name_lands_under_out_or_is_reported(tmp_path_factory, names)
     files = {n for n in names if not n.endswith("/")}  # a "name/" member is a folder entry
     assert len(inside) + len(report.skipped) == len(files)
     assert all(p.relative_to(out).parts[0] == "ann" for p in inside)
+
+
+def test_every_second_of_a_day_picks_the_right_attempt(tmp_path):
+    """1,440 students (one per minute of a day) with 60 attempts each (every second of their
+    minute, shuffled): each must get their :59 attempt, stamped to the second."""
+    import random
+    from datetime import datetime, timedelta
+
+    day = datetime(2024, 1, 30)
+    seconds = list(range(86_400))
+    random.Random(14).shuffle(seconds)
+
+    def build(zf):
+        for s in seconds:
+            moment = day + timedelta(seconds=s)
+            zf.writestr(entry(LAB, f"s{s // 60:04d}", "lab1.ipynb",
+                              moment.strftime("%Y-%m-%d-%H-%M-%S")), str(s))
+
+    _, out, report = _collect(tmp_path, build, max_members=100_000)
+    assert not report.skipped and len(report.superseded) == 86_400 - 1_440
+    assert len(report.collected) == 1_440
+    for minute in range(1_440):
+        newest = day + timedelta(minutes=minute, seconds=59)
+        stamp = newest.strftime("%Y-%m-%d-%H-%M-%S")
+        assert report.collected[f"s{minute:04d}"]["timestamp"] == stamp
+        assert (out / f"s{minute:04d}" / stamp / "lab1.ipynb").read_text() == str(
+            minute * 60 + 59)
