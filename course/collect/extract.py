@@ -70,9 +70,9 @@ def _folder_fd(root_fd: int, parts: tuple[str, ...]) -> int:
         for part in parts:
             try:
                 os.mkdir(part, DIR_MODE, dir_fd=fd)
-                os.chmod(part, DIR_MODE, dir_fd=fd, follow_symlinks=False)  # umask-proof
+                made = True
             except FileExistsError:
-                pass
+                made = False
             try:
                 nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=fd)
@@ -80,6 +80,8 @@ def _folder_fd(root_fd: int, parts: tuple[str, ...]) -> int:
                 raise Refused(f"'{part}' is a file and a folder at once") from error
             os.close(fd)
             fd = nxt
+            if made:
+                os.fchmod(fd, DIR_MODE)  # whatever the umask
         return fd
     except BaseException:
         os.close(fd)

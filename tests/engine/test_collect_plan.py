@@ -240,3 +240,17 @@ def test_every_second_of_a_day_picks_the_right_attempt(tmp_path):
         assert report.collected[f"s{minute:04d}"]["timestamp"] == stamp
         assert (out / f"s{minute:04d}" / stamp / "lab1.ipynb").read_text() == str(
             minute * 60 + 59)
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o000])
+def test_modes_do_not_depend_on_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        _, out, _ = _collect(tmp_path, lambda zf: member(
+            zf, entry(LAB, "ann", "d") + "/a/b/lab1.ipynb", b"{}", 0o100600))
+    finally:
+        os.umask(old)
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(os.lstat(p).st_mode)
+             for p in out.rglob("*")}
+    assert modes == {"ann": 0o755, f"ann/{STAMP}": 0o755, f"ann/{STAMP}/a": 0o755,
+                     f"ann/{STAMP}/a/b": 0o755, f"ann/{STAMP}/a/b/lab1.ipynb": 0o644}
