@@ -11,7 +11,11 @@ Two attacks, each graded in a batch beside honest controls of the tiny lab:
 
 After the fix: one cgroup per sandbox (cpu.max, pids.max, memory.max) keeps the spinners on
 their CPU share, and a wall-clock budget per notebook stops the sleepers, with feedback.
-Sizes are small so the test takes seconds; raise them with COURSE_ADV_SPINNERS etc.
+The spinners must outlive the honest classmates' grading, so the attack waits 75 s in its
+cells: the module takes about 5 minutes on a loaded 2-core machine (COURSE_ADV_SPINNERS,
+COURSE_ADV_BUSY change the attack's and the honest notebook's sizes). Measured on the old
+code: the CPU-busy honest control scored 0/5 ("kernel stopped answering"), the sleepers ran
+all 5 sleep cells.
 """
 
 import os
