@@ -6,6 +6,7 @@ call and writes its result as plain data), ``results`` the reading of that data 
 trusted side (never unpickled; sizes and file types checked).
 """
 
+from .budget import DecodeBudget
 from .results import (
     BridgeError,
     CallTimeout,
@@ -14,6 +15,7 @@ from .results import (
     ResultReader,
     ResultRejected,
     StudentError,
+    TooLarge,
     Unsupported,
     VegaLite,
 )
@@ -28,6 +30,8 @@ __all__ = [
     "ResultReader",
     "ResultRejected",
     "StudentError",
+    "TooLarge",
+    "DecodeBudget",
     "Unsupported",
     "VegaLite",
     "driver_module",
