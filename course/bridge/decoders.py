@@ -179,6 +179,8 @@ def parquet_decoded_size(data: bytes, metadata, limit: int, what: str = "a DataF
             column, chunk = schema.column(c), group.column(c)
             if column.max_repetition_level != 0:
                 raise ResultRejected("unreadable DataFrame: nested columns are not read")
+            if rows == 0:  # no value is read (pyarrow asks its page reader for none)
+                continue
             start = chunk.data_page_offset
             if chunk.has_dictionary_page and 0 < (chunk.dictionary_page_offset or 0) < start:
                 start = chunk.dictionary_page_offset
@@ -228,6 +230,8 @@ def read_frame(data: bytes, budget: ResultBudget, what: str = "a DataFrame"):
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
         metadata, schema = parquet.metadata, parquet.schema_arrow
+        pandas_meta = schema.pandas_metadata or {}  # JSON in the footer (within its limit)
+        index_columns = pandas_meta.get("index_columns") if isinstance(pandas_meta, dict) else 1
     except Exception as error:  # noqa: BLE001 - any malformed footer is rejected alike
         raise ResultRejected(f"unreadable DataFrame: {str(error)[:200]}") from None
     if metadata.num_columns > MAX_COLUMNS or metadata.num_row_groups > MAX_ROW_GROUPS:
@@ -236,8 +240,7 @@ def read_frame(data: bytes, budget: ResultBudget, what: str = "a DataFrame"):
     if not all(_simple_type(field.type) for field in schema):
         raise ResultRejected("unreadable DataFrame: only columns of numbers, text, booleans "
                              "and dates are read")
-    pandas_meta = schema.pandas_metadata or {}
-    if pandas_meta.get("index_columns"):  # the kernel's side never writes an index
+    if index_columns:  # the kernel's side never writes an index
         raise ResultRejected("unreadable DataFrame: unexpected index")
     budget.charge(parquet_decoded_size(data, metadata, budget.left, what), what)
     try:

@@ -131,7 +131,7 @@ def bombs() -> dict[str, tuple[object, str]]:
 # Run in a child process: its RUSAGE_CHILDREN peak is the batch's largest process.
 _BATCH = '''
 import json, resource, sys
-sys.path[:0] = {paths!r}
+sys.path.append({engine!r})
 import nbformat
 from course.authoring.batch import grade_parallel
 subs = {{name: nbformat.reads(text, 4) for name, text in json.loads(open({subs!r}).read()).items()}}
@@ -154,11 +154,13 @@ def graded(tmp_path_factory):
     subs.update({name: nb for name, (nb, _) in bombs().items()})
     work = tmp_path_factory.mktemp("bombs-run")
     (work / "subs.json").write_text(json.dumps({n: nbformat.writes(nb) for n, nb in subs.items()}))
-    script = _BATCH.format(paths=[str(ROOT), str(ROOT / "tests" / "engine")],
+    script = _BATCH.format(engine=str(ROOT / "tests" / "engine"),
                            subs=str(work / "subs.json"), course=str(course),
                            out=str(work / "out.json"))
+    # The course package on PYTHONPATH wins (a worktree's, or another version's to compare).
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=1500, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                          timeout=1500, env=dict(os.environ, PYTHONPATH=path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads((work / "out.json").read_text())
     print(f"\nbatch peak RSS: {out['peak'] / 2**20:.0f} MB")

@@ -23,30 +23,30 @@ c.SandboxedExecute.call_timeout = 3
 """
 
 FLAKY = {
-    # right on odd calls, wrong on even ones: a failure that does not reproduce
+    # right on odd calls, wrong on even ones
     "alternating_answer": '''
 _calls = [0]
 def add(a, b):
     _calls[0] += 1
     return a + b if _calls[0] % 2 else a - b
 ''',
-    # a different exception each time the same example is replayed
-    "different_error_on_replay": '''
-_calls = [0]
+    # wrong the first time it sees an input, right on every replay
+    "wrong_on_first_sight": '''
+_seen = set()
 def add(a, b):
-    _calls[0] += 1
-    if _calls[0] > 3:
-        raise (ValueError, KeyError, TypeError)[_calls[0] % 3]("replayed")
+    if (a, b) in _seen:
+        return a + b
+    _seen.add((a, b))
     return a - b
 ''',
-    # fails only on the first two calls ever
-    "fails_once_then_right": '''
-_calls = [0]
+    # wrong the first time it sees an input, another error when that input is replayed
+    "error_on_replay": '''
+_seen = set()
 def add(a, b):
-    _calls[0] += 1
-    if _calls[0] <= 2:
-        return a - b
-    return a + b
+    if (a, b) in _seen:
+        raise ValueError("replayed")
+    _seen.add((a, b))
+    return a - b
 ''',
     # its own error text names host-looking paths and grader files
     "error_text_with_paths": '''
@@ -84,6 +84,6 @@ def test_feedback_has_no_path_or_grader_name(graded, name):
 
 def test_flaky_feedback_says_what_happened(graded):
     _, results = graded
-    for name in ("alternating_answer", "fails_once_then_right", "different_error_on_replay"):
+    for name in ("wrong_on_first_sight", "error_on_replay"):
         text = results[name].feedback["correct_add"]
         assert "different" in text and "same input" in text, text
