@@ -31,7 +31,7 @@ from tiny_course import ROOT, SOURCE, make_course
 pytestmark = pytest.mark.slow
 
 MAX_RESULT = 64 * 1024**2
-MAX_SUBMISSION = 512 * 1024**2
+MAX_SUBMISSION = 160 * 1024**2
 CONFIG = f"""
 c.SandboxedExecute.timeout = 20
 c.SandboxedExecute.call_timeout = 10
@@ -74,9 +74,10 @@ def npy_file(descr: str, shape: tuple, data: bytes = b"") -> bytes:
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
 
 
-def _crafted(files: dict[str, bytes], result: dict | None = None, status: str | None = None):
+def _crafted(files: dict[str, bytes], result: dict | None = None, status: str = "None"):
     """A notebook whose `add` makes the kernel's side write ``files`` into the call folder
-    and answer with ``result`` (or the raw ``status`` text) instead of the real result."""
+    and answer with ``result`` (or the raw status text the expression ``status`` makes,
+    built in the kernel) instead of the real result."""
     blobs = {name: base64.b64encode(data).decode() for name, data in files.items()}
     return with_cell(textwrap.dedent(f'''
         import base64, json, os
@@ -90,7 +91,7 @@ def _crafted(files: dict[str, bytes], result: dict | None = None, status: str | 
             for name, blob in {blobs!r}.items():
                 with open(os.path.join(call_dir, name), "wb") as out:
                     out.write(base64.b64decode(blob))
-            status = {status!r}
+            status = {status}
             if status is None:
                 return _real_dump({{"ok": True, "result": {result!r}}}, f)
             f.write(status)
@@ -105,8 +106,9 @@ def bombs() -> dict[str, tuple[object, str]]:
     """name -> (submission, what its feedback must say)."""
     frame = {"$type": "dataframe", "columns": ["a"], "index_names": [], "file": "b.parquet"}
     array = {"$type": "ndarray", "file": "b.npy"}
-    deep = '{"ok": true, "result": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    wide = '{"ok": true, "result": {"$type": "list", "items": [' + "0," * 20_000_000 + "0]}}"
+    deep = "'{\"ok\": true, \"result\": ' + '[' * 100_000 + ']' * 100_000 + '}'"
+    wide = ("'{\"ok\": true, \"result\": {\"$type\": \"list\", \"items\": [' "
+            "+ '0,' * 20_000_000 + '0]}}'")
     return {
         "parquet_dictionary_bomb": (
             _crafted({"b.parquet": parquet_dictionary_bomb()}, frame), "too large to grade"),
@@ -123,7 +125,7 @@ def bombs() -> dict[str, tuple[object, str]]:
                      {"$type": "vegalite", "file": "b.json"}), "too large to grade"),
         # Each result is under the per-result limit; together they exhaust the budget.
         "many_large_results": (with_add(
-            "import numpy as np\ndef add(a, b):\n    return np.zeros(7_000_000)"),
+            "import numpy as np\ndef add(a, b):\n    return np.zeros(8_000_000)"),
             "too large to grade"),
     }
 
