@@ -16,7 +16,15 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from ..bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError, TooLarge
+from ..bridge import (
+    Bridge,
+    BridgeError,
+    CallTimeout,
+    KernelDead,
+    StudentError,
+    TooLarge,
+    declared,
+)
 from .scrub import scrub
 
 settings.register_profile(
@@ -91,6 +99,14 @@ def student(request):
                     max_submission_bytes=opt("--max-submission-bytes") or None)
     yield Student(bridge)
     bridge.close()
+
+
+@pytest.fixture(autouse=True)
+def declared_reference(request):
+    """A grader may send into the kernel only the reference code its file declares in
+    SENDS (the files run in an order where those names are already graded)."""
+    with declared(getattr(request.module, "SENDS", ())):
+        yield
 
 
 def _first_line(text: str | None) -> str:

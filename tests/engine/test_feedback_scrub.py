@@ -89,7 +89,8 @@ def test_exception_texts_with_paths(error):
 
 def test_notes_with_paths():
     error = AssertionError("add(0, 1): expected 1, got -1")
-    error.add_note(f"Falsifying example: test_sum(\n    student=<x>,\n    a=0,\n    b={GRADER!r},\n)")
+    error.add_note("Falsifying example: test_sum(\n    student=<x>,\n    a=0,\n"
+                   f"    b={GRADER!r},\n)")
     error.add_note(f"Traceback (most recent call last):\n  File \"{GRADER}\", line 9")
     message = student_message(error)
     assert "Counterexample" in message and "a=0" in message
