@@ -242,7 +242,11 @@ def read_frame(data: bytes, budget: ResultBudget, what: str = "a DataFrame"):
                              "and dates are read")
     if index_columns:  # the kernel's side never writes an index
         raise ResultRejected("unreadable DataFrame: unexpected index")
-    budget.charge(parquet_decoded_size(data, metadata, budget.left, what), what)
+    try:
+        size = parquet_decoded_size(data, metadata, budget.left, what)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):  # odd metadata values
+        raise ResultRejected("unreadable DataFrame: malformed metadata") from None
+    budget.charge(size, what)
     try:
         return pq.read_table(pa.BufferReader(data)).to_pandas()
     except Exception as error:  # noqa: BLE001 - any malformed Parquet is rejected alike
