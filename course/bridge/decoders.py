@@ -179,14 +179,14 @@ def parquet_decoded_size(data: bytes, metadata, limit: int, what: str = "a DataF
             column, chunk = schema.column(c), group.column(c)
             if column.max_repetition_level != 0:
                 raise ResultRejected("unreadable DataFrame: nested columns are not read")
-            if rows == 0:  # no value is read (pyarrow asks its page reader for none)
-                continue
             start = chunk.data_page_offset
             if chunk.has_dictionary_page and 0 < (chunk.dictionary_page_offset or 0) < start:
                 start = chunk.dictionary_page_offset
             try:
                 pages = chunk_pages(data, start, chunk.total_compressed_size)
             except PageError as error:
+                if rows == 0:  # pyarrow writes empty chunks at offset 0 and reads none
+                    continue
                 raise ResultRejected(f"unreadable DataFrame: {error}") from None
             buffers = sum(p.uncompressed_size for p in pages)
             if total + buffers > limit:  # before decompressing any page here
