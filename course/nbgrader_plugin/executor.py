@@ -64,6 +64,9 @@ class SandboxedExecute(Execute):
     trusted_memory_limit = Integer(
         4 * 1024**3, help="Address space of this process and the graders' process, bytes "
         "(0: no limit): a submission that makes them grow fails alone").tag(config=True)
+    max_submission_bytes = Integer(
+        1024**3, help="Memory all results of one notebook's graders may decode to, together"
+    ).tag(config=True)
     unsafe_no_sandbox = Bool(
         False, help="Run student code without the sandbox (UNSAFE; for machines without bwrap)"
     ).tag(config=True)
@@ -182,7 +185,8 @@ class SandboxedExecute(Execute):
                         lab, km.connection_file, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
-                        root=root, memory_limit=self.trusted_memory_limit)
+                        max_submission_bytes=self.max_submission_bytes, root=root,
+                        memory_limit=self.trusted_memory_limit)
                     self.log.info("hidden graders: %d properties in %.1f s", len(records),
                                   time.monotonic() - executed)
         finally:
