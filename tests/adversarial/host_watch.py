@@ -21,6 +21,7 @@ from pathlib import Path
 from tiny_course import LAB, SOURCE, make_course
 
 from course.authoring.batch import grade_parallel
+from course.sandbox import fs
 from course.runner.nbgrader_cmd import nbgrader
 
 HONEST = {"correct_add": (2.0, 2.0), "correct_scale": (3.0, 3.0)}
@@ -110,14 +111,15 @@ class Listeners:
 
 
 def _tree_bytes(top: str) -> int:
-    total = 0
-    for dirpath, dirs, files in os.walk(top):
-        for name in files + dirs:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total
+    """Bytes under ``top`` (iterative: os.walk recurses, and the attacks nest deep)."""
+    try:
+        fd = fs.open_dir(top)
+    except OSError:
+        return 0
+    try:
+        return fs.tree_usage(fd)[0]
+    finally:
+        os.close(fd)
 
 
 class TempWatch:
