@@ -33,13 +33,14 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
              if course.grader_file(lab, g).exists()]
     if not files:
         return []
-    out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
+    # Beside the trusted copy of the connection: a folder the sandbox cannot reach.
+    out = Path(connection).parent / "grader-results.json"
     args = ["--out", str(out), "--kernel-connection", connection, "--kernel-shared", shared,
             "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
             "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
     path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
-    code, output = _in_zygote(args, env, root, Path(shared).parent, total_timeout)
+    code, output = _in_zygote(args, env, root, Path(connection).parent, total_timeout)
     if code is False:  # no graders' zygote: start Python, as plain nbgrader does
         try:
             proc = subprocess.run([sys.executable, "-m", __name__, *args], cwd=root,

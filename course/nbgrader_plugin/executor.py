@@ -16,6 +16,7 @@ code prints can become a score: all outputs of grade cells are replaced.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -28,7 +29,20 @@ from traitlets import Bool, Float, Integer, Unicode
 from ..graders import runner as graders_runner
 from ..layout import Course
 from ..sandbox import Sandbox, SandboxedKernelManager, SandboxUnavailable, Workspace
+from ..sandbox.kernel import KernelNotStarted
+from ..sandbox.workspace import WorkspaceError, disk_message
 from . import feedback
+
+
+def _grade_cells(nb) -> list:
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and c.cell_type == "code" and not c.metadata["nbgrader"].get("solution")]
+
+
+def _explain(records: list[dict], why: str) -> list[dict]:
+    """Add why the kernel was stopped to the checks that failed because of it."""
+    return [dict(r, message=f"{why}\n{r.get('message') or ''}".strip())
+            if not r["passed"] else r for r in records]
 
 
 def _unsafe_requested() -> bool:
@@ -70,10 +84,21 @@ class SandboxedExecute(Execute):
             except SandboxUnavailable as error:
                 self.log.error(str(error))
                 raise
-        workspace = Workspace(path)
+        try:
+            workspace = Workspace(path, shared_size=sandbox.shared_size if sandbox else 0,
+                                  shared_entries=sandbox.shared_files if sandbox else 0)
+        except WorkspaceError as error:  # the host's temp disk is full, say: tell the student
+            self.log.error("%s", error)
+            cells = _grade_cells(nb)
+            for cell in cells:
+                feedback.write_grade_cell(cell, feedback.all_failed(cells, str(error)))
+            return nb, resources
         try:
             km = SandboxedKernelManager(sandbox=sandbox, workspace=workspace, lab=lab)
-            self._run(nb, resources, km, lab, workspace)
+            try:
+                self._run(nb, resources, km, lab, workspace)
+            finally:
+                km.release()
         finally:
             workspace.close()
         return nb, resources
@@ -84,8 +109,7 @@ class SandboxedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-                       and c.cell_type == "code" and not c.metadata["nbgrader"].get("solution")]
+        grade_cells = _grade_cells(nb)
         records: list[dict] = []
         root = self._course_root()
         started = time.monotonic()
@@ -101,6 +125,8 @@ class SandboxedExecute(Execute):
                         # kernel itself needs): no later cell or check can run.
                         dead = isinstance(error, DeadKernelError)
                         why = feedback.kernel_died_message(index, nb.cells, dead)
+                        if km.stopped_why:  # the watchdog stopped it: say why
+                            why = f"{km.stopped_why} {why}"
                         self.log.warning("%s", why)
                         records = feedback.all_failed(grade_cells, why)
                         return
@@ -110,13 +136,27 @@ class SandboxedExecute(Execute):
                 ids = [c.metadata["nbgrader"]["grade_id"] for c in grade_cells]
                 with_graders = sorted(set(ids) & Course(root).grade_ids_with_graders(lab))
                 if with_graders:
+                    # The graders connect with the manager's own copy of the connection, in
+                    # a folder the sandbox cannot reach: the file in shared/ is the kernel's.
+                    connection = workspace.write_trusted("kernel.json", km.trusted_connection())
                     records = graders_runner.run(
-                        lab, km.connection_file, workspace.shared, km.sandbox_uid,
+                        lab, connection, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
                         root=root)
                     self.log.info("hidden graders: %d properties in %.1f s", len(records),
                                   time.monotonic() - executed)
+                    if km.stopped_why:
+                        records = _explain(records, km.stopped_why)
+        except KernelNotStarted as error:
+            self.log.warning("%s", error)
+            records = feedback.all_failed(grade_cells, str(error))
+        except OSError as error:  # the host's temp disk filled up while grading
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.log.error("grading failed: %s", error)
+            records = feedback.all_failed(grade_cells, disk_message(
+                error, "Your submission could not be graded to the end"))
         finally:
             self._shutdown(km)
             for cell in grade_cells:

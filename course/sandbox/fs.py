@@ -207,14 +207,14 @@ def _unlink(name: str, dir_fd: int) -> int:
     return 0
 
 
-def tree_usage(dir_fd: int, *, stop_at: int | None = None) -> tuple[int, int]:
-    """(bytes allocated, entries) below ``dir_fd``, without following links or recursing;
-    stops counting once the bytes pass ``stop_at``. A folder is opened only when its turn
-    comes, and closed when its last sub-folder was counted."""
-    total, entries = 0, 0
-    refs: dict[int, int] = {}  # open folder -> its sub-folders still to count
-    stack: list[tuple[int, str | None]] = [(os.dup(dir_fd), None)]
-    refs[stack[0][0]] = 1
+def walk(dir_fd: int):
+    """Yield ``(folder descriptor, name, lstat)`` for every entry below ``dir_fd``, without
+    following links or recursing. A folder is opened only when its turn comes, and closed
+    once its last sub-folder was listed: few descriptors, however deep or wide the tree."""
+    refs: dict[int, int] = {}  # open folder -> its sub-folders still to list (+1 itself)
+    top = os.dup(dir_fd)
+    refs[top] = 1
+    stack: list[tuple[int, str | None]] = [(top, None)]
     try:
         while stack:
             parent, name = stack.pop()
@@ -224,10 +224,9 @@ def tree_usage(dir_fd: int, *, stop_at: int | None = None) -> tuple[int, int]:
                 fd = -1
             if name is not None:
                 _release(refs, parent)
-            if fd < 0:
-                continue
-            refs.setdefault(fd, 0)
-            refs[fd] += 1 if name is not None else 0
+                if fd < 0:
+                    continue
+                refs[fd] = 1
             try:
                 names = os.listdir(fd)
             except OSError:
@@ -237,18 +236,14 @@ def tree_usage(dir_fd: int, *, stop_at: int | None = None) -> tuple[int, int]:
                     st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
                 except OSError:
                     continue
-                total += st.st_blocks * 512
-                entries += 1
-                if stop_at is not None and total > stop_at:
-                    return total, entries
                 if stat.S_ISDIR(st.st_mode):
                     refs[fd] += 1
                     stack.append((fd, entry))
+                yield fd, entry, st
             _release(refs, fd)
     finally:
         for fd in refs:
             os.close(fd)
-    return total, entries
 
 
 def _release(refs: dict[int, int], fd: int) -> None:
@@ -256,3 +251,33 @@ def _release(refs: dict[int, int], fd: int) -> None:
     if refs[fd] == 0:
         del refs[fd]
         os.close(fd)
+
+
+def tree_usage(dir_fd: int, *, stop_at: int | None = None) -> tuple[int, int]:
+    """(bytes allocated, entries) below ``dir_fd``; stops once the bytes pass ``stop_at``."""
+    total, entries = 0, 0
+    tree = walk(dir_fd)
+    try:
+        for _fd, _name, st in tree:
+            total += st.st_blocks * 512
+            entries += 1
+            if stop_at is not None and total > stop_at:
+                break
+    finally:
+        tree.close()
+    return total, entries
+
+
+def chmod_tree(dir_fd: int, dir_mode: int, file_mode: int) -> None:
+    """Set the mode of every folder and regular file below ``dir_fd``; links are left
+    alone (a chmod by name would change what they point to)."""
+    for fd, name, st in walk(dir_fd):
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+            path_fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            try:
+                kind = stat.S_IFMT(os.fstat(path_fd).st_mode)
+                if kind in (stat.S_IFDIR, stat.S_IFREG):
+                    mode = dir_mode if kind == stat.S_IFDIR else file_mode
+                    os.chmod(f"/proc/self/fd/{path_fd}", mode)  # this inode, not a path
+            finally:
+                os.close(path_fd)

@@ -21,8 +21,8 @@ from pathlib import Path
 from tiny_course import LAB, SOURCE, make_course
 
 from course.authoring.batch import grade_parallel
-from course.sandbox import fs
 from course.runner.nbgrader_cmd import nbgrader
+from course.sandbox import fs
 
 HONEST = {"correct_add": (2.0, 2.0), "correct_scale": (3.0, 3.0)}
 

@@ -248,3 +248,18 @@ def test_tree_usage_counts_without_following(shared, canary, tmp_path):
     assert entries == 4 + 1500 + 2
     assert fs.tree_usage(fd, stop_at=50_000)[0] > 50_000
     assert fs.remove_tree("shared", fs.open_dir(str(folder.parent))) == 0  # not for pytest
+
+
+def test_chmod_tree_leaves_links_and_their_targets_alone(shared, canary):
+    folder, fd = shared
+    (folder / "sub").mkdir(mode=0o700)
+    (folder / "sub" / "f").write_bytes(b"x")
+    os.chmod(folder / "sub" / "f", 0o600)
+    os.symlink(canary, folder / "sub" / "link")
+    os.symlink(canary.parent, folder / "dirlink")
+    os.chmod(canary.parent, 0o711)
+    fs.chmod_tree(fd, 0o755, 0o644)
+    assert stat.S_IMODE(os.lstat(folder / "sub").st_mode) == 0o755
+    assert stat.S_IMODE(os.lstat(folder / "sub" / "f").st_mode) == 0o644
+    assert stat.S_IMODE(canary.stat().st_mode) == 0o600
+    assert stat.S_IMODE(canary.parent.stat().st_mode) == 0o711
