@@ -113,7 +113,10 @@ class Bridge:
 
     def close(self) -> None:
         self._hang_up()  # the kernel's serve loop returns
-        self.kc.stop_channels()
+        try:
+            self.kc.stop_channels()
+        except KernelSocketsRefused:  # never connected: stop_channels would make channels
+            pass
         self.kc.pins.close()
         os.close(self.shared_fd)
 

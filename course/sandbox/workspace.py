@@ -23,13 +23,22 @@ class WorkspaceError(RuntimeError):
     """The run's folders could not be made (the host's temp disk is full, say)."""
 
 
+def _disk_full(error: BaseException) -> bool:
+    if isinstance(error, shutil.Error):  # copytree gathers its errors as text
+        return any("[Errno 28]" in str(e) or "[Errno 122]" in str(e) for e in error.args[0])
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def disk_message(error: BaseException, what: str) -> str:
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+    """What the student reads: the cause, never a host path."""
+    if _disk_full(error):
         return (f"{what}: the grading machine's temporary disk is full. This is not your "
                 "fault; ask your instructor to grade your submission again.")
     if isinstance(error, RecursionError):
         return f"{what}: the submitted folder is nested too deeply."
-    return f"{what}: {type(error).__name__}: {getattr(error, 'strerror', None) or error}"
+    if isinstance(error, shutil.Error):
+        return f"{what}: {len(error.args[0])} of its files could not be copied."
+    return f"{what}: {getattr(error, 'strerror', None) or type(error).__name__}."
 
 
 class Workspace:
