@@ -14,7 +14,6 @@ on the host, and rewrite the connection file to name any TCP address. So the tru
 from __future__ import annotations
 
 import os
-import time
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -57,19 +56,6 @@ class Pins:
                     "the kernel's sockets in the folder shared with the notebook were replaced "
                     f"or removed (by the notebook's code?): {error.strerror}") from None
         return f"ipc:///proc/self/fd/{self.fds[port]}"
-
-    def wait(self, ports: list[int], alive, timeout: float) -> None:
-        """Pin ``ports`` once the kernel has bound them all (it binds them as it starts)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                for port in ports:
-                    self.url(port)
-                return
-            except KernelSocketsRefused:
-                if not alive() or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.02)
 
     def close(self) -> None:
         for fd in self.fds.values():

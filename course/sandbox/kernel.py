@@ -12,9 +12,11 @@ kernel when the folder grows past its cap (``disk.Watchdog``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
+import time
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -86,24 +88,30 @@ class SandboxedKernelManager(PinnedIPC, AsyncKernelManager):
             finally:
                 os.close(fd)
         await super()._async_launch_kernel(kernel_cmd, **kw)
-        self._pin_sockets()
+        await self._pin_sockets()
         if self.workspace.needs_watchdog and self.sandbox is not None:
             self.watchdog = Watchdog(self.workspace, self._stop_for_disk)
             self.watchdog.start()
 
-    def _pin_sockets(self) -> None:
-        """Wait for the kernel's sockets and pin them (before any client connects)."""
+    async def _pin_sockets(self) -> None:
+        """Wait for the kernel to bind its sockets, and pin them before any client connects."""
         self.pins = Pins(self.workspace.shared, os.path.basename(self.ip),
                          (int(self.sandbox_uid) or os.geteuid(), os.geteuid()))
         process = getattr(self.provisioner, "process", None)
         ports = [getattr(self, f"{channel}_port") for channel in CHANNELS]
-        try:
-            self.pins.check(self.transport, self.ip)
-            self.pins.wait(ports, lambda: process is None or process.poll() is None,
-                           STARTUP_TIMEOUT)
-        except KernelSocketsRefused as error:
-            raise KernelNotStarted(
-                f"The kernel did not start: {error}. No cell could run.") from None
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                self.pins.check(self.transport, self.ip)
+                for port in ports:
+                    self.pins.url(port)
+                return
+            except KernelSocketsRefused as error:
+                exited = process is not None and process.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    raise KernelNotStarted(
+                        f"The kernel did not start: {error}. No cell could run.") from None
+            await asyncio.sleep(0.02)
 
     def client(self, **kwargs):
         client = super().client(**kwargs)
