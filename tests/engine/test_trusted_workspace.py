@@ -211,3 +211,25 @@ def test_close_never_raises_and_removes_what_the_sandbox_left(tmp_path):
     ws.close()
     ws.close()  # twice: still no error
     assert not os.path.exists(ws.root)
+
+
+@as_root
+def test_discard_removes_what_a_killed_grading_left(tmp_path):
+    """A grading killed mid-run leaves its workspace with the tmpfs still mounted (and the
+    sandbox's deep folders in it): the run folder's cleanup detaches and removes it all."""
+    run = tmp_path / "cgrun-1-x"
+    shared = run / "t" / "course-sandbox-x" / "shared"
+    shared.mkdir(parents=True)
+    assert disk.mount_tmpfs(str(shared), 8 * 1024**2, 10_000)
+    fd = fs.open_dir(str(shared))
+    for _ in range(1200):
+        os.mkdir("d", dir_fd=fd)
+        new = fs.open_dir("d", fd)
+        os.close(fd)
+        fd = new
+    os.symlink(str(tmp_path), "up", dir_fd=fd)
+    os.close(fd)
+    (tmp_path / "keep").write_text("kept")
+    assert disk.discard(run) == 0
+    assert not run.exists() and not _mounted(str(shared))
+    assert (tmp_path / "keep").read_text() == "kept"
