@@ -110,6 +110,26 @@ def test_integer_inputs(student, arrays):
             check(student, name, x, tol)
 
 
+def changes_its_input(ns, name, x):
+    """Inside the kernel: whether ``name(x)`` changed the array x it was given."""
+    import numpy
+
+    before = x.copy()
+    ns[name](x)
+    return not numpy.array_equal(x, before, equal_nan=True)
+
+
+@given(x=float_arrays())
+def test_input_left_unchanged(student, x):
+    """Each function leaves the array x it is given unchanged (no x[x < 0] = 0 on x itself)."""
+    x = x.copy()
+    x.flat[0] = -1.5  # something for relu to clip
+    for name in sorted(ref.ACTIVATIONS):
+        if student._run(changes_its_input, name, x):
+            raise AssertionError(f"{name}(x) changed the caller's array x for x of shape "
+                                 f"{x.shape}: work on a copy (np.array(x, dtype=float))")
+
+
 def test_trained_mnist(student):
     """All four on weighted sums of 200 real digits (z from about -1000 to 700)."""
     X = split_arrays()[2][:200]

@@ -108,6 +108,30 @@ def test_integer_inputs(student, case, name):
     expect_array(as_floats(got, what, scalar=True), expected, what=what, **DOT)
 
 
+def changes_its_inputs(ns, x, w):
+    """Inside the kernel: whether weighted_inputs or neuron_output changed x or w."""
+    import numpy
+
+    changed = []
+    for name, args in (("weighted_inputs", (x, w)), ("neuron_output", (x, w, 0.5))):
+        x0, w0 = x.copy(), w.copy()
+        ns[name](*args)
+        if not (numpy.array_equal(x, x0) and numpy.array_equal(w, w0)):
+            changed.append(name)
+        x[...], w[...] = x0, w0
+    return changed
+
+
+@given(case=neurons(batch=True))
+def test_inputs_left_unchanged(student, case):
+    """weighted_inputs and neuron_output leave the arrays x and w they are given unchanged."""
+    x, w, _ = case
+    changed = student._run(changes_its_inputs, x, w)
+    if changed:
+        raise AssertionError(f"{changed[0]}(x, w, ...) changed the caller's x or w (x of shape "
+                             f"{x.shape}): compute into a new array, e.g. x * w, not x *= w")
+
+
 def test_trained_mnist(student):
     """A neuron with the 1-vs-8 logistic regression's weights outputs its predict_proba."""
     model, X, _ = trained_one_vs_eight()
