@@ -56,15 +56,14 @@ def test_class_evidence(student, case):
 @given(case=hidden_net_cases())
 def test_results_carry_no_gradient(student, case):
     """Both return results without gradient (requires_grad False): under torch.no_grad()."""
-    # The bridge keeps requires_grad of a returned tensor; class_evidence gets the right
-    # hidden_activations patched in, so each function is judged on its own.
+    # The bridge keeps requires_grad of a returned tensor.
     image = case.images[0]
     if getattr(student.hidden_activations(case.net, image), "requires_grad", False):
         raise AssertionError("hidden_activations(model, image) returned a tensor that "
                              "requires grad: compute it under `with torch.no_grad():` "
                              "(or call .detach())")
-    patched = student.class_evidence(case.net, image, _patch=PATCH)
-    if getattr(patched, "requires_grad", False):
+    evidence = student.class_evidence(case.net, image)
+    if getattr(evidence, "requires_grad", False):
         raise AssertionError("class_evidence(model, image) returned a tensor that requires "
                              "grad: compute it under `with torch.no_grad():` (or .detach())")
 
