@@ -37,8 +37,8 @@ class TorchCase:
 
     def __repr__(self) -> str:
         mode = "training" if self.model.training else "eval"
-        return (f"{self.description} (in {mode} mode) on X of shape {self.X.shape}, "
-                f"layers={self.layers}")
+        return (f"{self.description} (in {mode} mode) on X of shape {self.X.shape} "
+                f"({self.X.dtype}), layers={self.layers}")
 
 
 ACTIVATIONS = {"ReLU": nn.ReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid,
@@ -93,7 +93,9 @@ def torch_cases(draw, kind=None, dropout=None):
     names = [name for name, _ in model.named_modules() if name]
     layers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
     n = draw(st.integers(1, 12))
-    X = (_rng(draw).normal(size=(n, n_in)) * 2).astype(np.float32)
+    # float64 too, like the notebook's pixels: the function turns X into float32 itself.
+    X = (_rng(draw).normal(size=(n, n_in)) * 2).astype(draw(st.sampled_from(("float32",
+                                                                              "float64"))))
     return TorchCase(model, X, layers, description)
 
 
@@ -151,8 +153,8 @@ class Cloud:
 @st.composite
 def clouds(draw, grid=True, duplicates=False, min_n=2, max_n=30, k=None):
     """`Cloud`: 2-30 points in 1-3 dimensions on an integer grid of side 7 (``grid``, many
-    ties) or at multiples of 1/4; labels 0-3; k from 1 to n - 1, or ``k="largest"`` (n - 1),
-    or a fixed number. ``duplicates`` repeats some points exactly."""
+    ties; float64 or int64) or at multiples of 1/4; labels 0-3; k from 1 to n - 1, or
+    ``k="largest"`` (n - 1), or a fixed number. ``duplicates`` repeats some points exactly."""
     n = draw(st.integers(min_n, max_n))
     dims = draw(st.integers(1, 3))
     values = st.integers(-3, 3).map(float) if grid else st.sampled_from(DYADIC)
@@ -164,6 +166,8 @@ def clouds(draw, grid=True, duplicates=False, min_n=2, max_n=30, k=None):
         for src, dst in copies:
             points[dst] = points[src]
     labels = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int64)
+    if grid and draw(st.booleans()):
+        points = points.astype(np.int64)  # whole coordinates may come as integers
     if k is None:
         k = draw(st.integers(1, n - 1))
     elif k == "largest":
@@ -239,10 +243,10 @@ class Clustered:
 
 
 @st.composite
-def clustered_activations(draw, huge_noise=False, dead=None):
+def clustered_activations(draw, huge_noise=False, dead=None, integers=False):
     """`Clustered`: 3-5 classes of 15-25 instances with 4-10 informative features;
     ``huge_noise`` adds a feature of pure noise with a scale of 10,000, ``dead`` a constant
-    feature (a dead neuron)."""
+    feature (a dead neuron); ``integers`` rounds the features to whole numbers (int64)."""
     rng = _rng(draw)
     n_classes, n_per = draw(st.integers(3, 5)), draw(st.integers(15, 25))
     n_feat = draw(st.integers(4, 10))
@@ -255,6 +259,9 @@ def clustered_activations(draw, huge_noise=False, dead=None):
     if dead if dead is not None else draw(st.booleans()):
         A = np.hstack([A, np.zeros((len(y), 1))])
         notes.append("a constant feature (all 0)")
+    if integers:
+        A = np.round(A).astype(np.int64)
+        notes.append("whole numbers in an int64 array")
     note = " (" + "; ".join(notes) + ")" if notes else ""
     return Clustered(A, y.astype(np.int64), draw(st.sampled_from((5.0, 10.0, 15.0))), note)
 
