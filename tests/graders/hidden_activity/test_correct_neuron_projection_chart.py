@@ -15,6 +15,9 @@ from course.graders.compare import as_chart, expect_chart, expect_tooltip
 
 from .cases import last_layer, neuron_maps
 
+GRADES = ("neuron_projection_chart",)
+SENDS = ()
+
 SCATTER = ("x", "y", "color")
 
 

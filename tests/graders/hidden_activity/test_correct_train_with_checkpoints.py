@@ -20,6 +20,9 @@ from course.graders.compare import describe, expect_array
 
 from .cases import train_cases, trained
 
+GRADES = ("train_with_checkpoints",)
+SENDS = ()
+
 WHAT = "train_with_checkpoints(model, X, y, epochs, lr, batch_size, seed)"
 
 
