@@ -243,10 +243,11 @@ class Clustered:
 
 
 @st.composite
-def clustered_activations(draw, huge_noise=False, dead=None, integers=False):
+def clustered_activations(draw, huge_noise=False, dead=None, integers=False, float32=False):
     """`Clustered`: 3-5 classes of 15-25 instances with 4-10 informative features;
     ``huge_noise`` adds a feature of pure noise with a scale of 10,000, ``dead`` a constant
-    feature (a dead neuron); ``integers`` rounds the features to whole numbers (int64)."""
+    feature (a dead neuron); ``integers`` rounds the features to whole numbers (int64),
+    ``float32`` stores them as float32 (as torch activations come)."""
     rng = _rng(draw)
     n_classes, n_per = draw(st.integers(3, 5)), draw(st.integers(15, 25))
     n_feat = draw(st.integers(4, 10))
@@ -262,6 +263,9 @@ def clustered_activations(draw, huge_noise=False, dead=None, integers=False):
     if integers:
         A = np.round(A).astype(np.int64)
         notes.append("whole numbers in an int64 array")
+    elif float32:
+        A = A.astype(np.float32)
+        notes.append("a float32 array")
     note = " (" + "; ".join(notes) + ")" if notes else ""
     return Clustered(A, y.astype(np.int64), draw(st.sampled_from((5.0, 10.0, 15.0))), note)
 

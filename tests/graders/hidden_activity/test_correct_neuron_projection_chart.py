@@ -29,12 +29,28 @@ def what(case):
     return f"neuron_projection_chart(neuron_points, importance, {case.label})"
 
 
+def _null_colour_scales(spec):
+    """Colour encodings with ``scale: null`` anywhere in a Vega-Lite spec: the data values
+    would be taken as colour names, so the importance would not show."""
+    if isinstance(spec, dict):
+        colour = spec.get("encoding", {}).get("color") if isinstance(
+            spec.get("encoding"), dict) else None
+        found = int(isinstance(colour, dict) and "scale" in colour and colour["scale"] is None)
+        return found + sum(_null_colour_scales(v) for v in spec.values())
+    if isinstance(spec, list):
+        return sum(_null_colour_scales(v) for v in spec)
+    return 0
+
+
 @given(case=neuron_maps())
 def test_circles_coloured_by_importance(student, case):
     """Circles with x and y quantitative and the colour showing the importance."""
-    expect_chart(chart(student, case),
-                 charts.neuron_projection_chart(case.points, case.importance, case.label),
+    got = chart(student, case)
+    expect_chart(got, charts.neuron_projection_chart(case.points, case.importance, case.label),
                  what=what(case), channels=SCATTER, check=("mark", "encodings"))
+    if _null_colour_scales(got.spec):
+        raise AssertionError(f"{what(case)}: the colour has no scale (scale=None), so the "
+                             "importance values do not become colours; keep a colour scale")
 
 
 @given(case=neuron_maps())

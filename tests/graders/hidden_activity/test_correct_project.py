@@ -112,6 +112,15 @@ def test_integer_activations(student, case):
     expect_same_map(got, ref.project(case.A, perplexity=case.perplexity, max_iter=ITER), what)
 
 
+@settings(max_examples=2)
+@given(case=clustered_activations(float32=True))
+def test_float32_activations_standardized_in_float64(student, case):
+    """float32 activations (as torch gives them) are standardized in float64."""
+    what = f"project(float32 activations of shape {case.A.shape}, perplexity={case.perplexity})"
+    got = student_map(student, case.A, what, perplexity=case.perplexity)
+    expect_same_map(got, ref.project(case.A, perplexity=case.perplexity, max_iter=ITER), what)
+
+
 def _keeps_input(ns, A, perplexity, max_iter):
     """Runs in the student's kernel: call project and tell whether A changed."""
     import numpy as np
