@@ -11,6 +11,7 @@ started by a single execute request: ~1 ms a call instead of ~25 ms.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -20,8 +21,8 @@ import uuid
 from pathlib import Path
 from typing import NoReturn
 
-from jupyter_client.blocking.client import BlockingKernelClient
-
+from ..sandbox import fs
+from ..sandbox.ipc import KernelSocketsRefused, PinnedBlockingClient, Pins
 from . import kernel_side
 from .budget import DecodeBudget
 from .results import (
@@ -45,6 +46,13 @@ _SERVE_CODE = (
 )
 
 
+def _shared_error(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ("the folder shared with the notebook is full (the notebook wrote too much "
+                "into it), so the graders could not send the call")
+    return f"the graders could not prepare the call: {error.strerror or error}"
+
+
 def driver_module(driver):
     """The module a driver function is defined in (sent by value with the driver)."""
     import sys
@@ -55,10 +63,18 @@ def driver_module(driver):
 
 
 class Bridge:
+    """The graders' connection to the student's kernel.
+
+    ``connection_file`` must be the trusted side's own copy of the connection (the one in
+    the shared folder is the sandbox's to rewrite); the client connects only to the
+    kernel's IPC sockets in ``shared_dir``, pinned by inode (course/sandbox/ipc.py). Every
+    file operation in ``shared_dir`` is relative to a descriptor and never follows a link.
+    """
+
     def __init__(self, connection_file: str, shared_dir: str, *, call_timeout: float = 30,
                  max_bytes: int = 64 * 1024**2, sandbox_uid: int = 0,
                  max_submission_bytes: int | None = None):
-        self.shared = shared_dir
+        self.shared = os.path.normpath(shared_dir)
         self.call_timeout = call_timeout
         self.max_bytes = max_bytes
         # What all results of this grading run may decode to, together (see budget.py).
@@ -66,17 +82,29 @@ class Bridge:
         self.uid = sandbox_uid
         self.dead: str | None = None
         self.hung: set[str] = set()  # functions that once ran out of time fail at once after
-        self.kc = BlockingKernelClient()
-        self.kc.load_connection_file(connection_file)
-        # No iopub: whatever the student's code prints during a call is simply dropped.
-        self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=True, control=True)
         self.conn: socket.socket | None = None  # to the kernel's serve loop, once started
         self.serving = ""  # the msg_id of the execute request running the serve loop
         self.buffer = b""
+        self.shared_fd = fs.open_dir(self.shared)
+        self.kc = PinnedBlockingClient()
+        self.kc.load_connection_file(connection_file)
+        self.kc.pins = Pins(self.shared, os.path.basename(self.kc.ip),
+                            (sandbox_uid or os.geteuid(), os.geteuid()))
+        try:
+            self.kc.pins.check(self.kc.transport, self.kc.ip)
+            # No iopub: whatever the student's code prints during a call is simply dropped.
+            self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=True, control=True)
+        except KernelSocketsRefused as error:
+            self.dead = f"no check could run: {error}"
 
     def close(self) -> None:
         self._hang_up()  # the kernel's serve loop returns
-        self.kc.stop_channels()
+        try:
+            self.kc.stop_channels()
+        except KernelSocketsRefused:  # never connected: stop_channels would make channels
+            pass
+        self.kc.pins.close()
+        os.close(self.shared_fd)
 
     def _hang_up(self) -> None:
         if self.conn is not None:
@@ -110,13 +138,16 @@ class Bridge:
             raise CallTimeout(f"{name} did not return in time on an earlier call (interrupted)")
         self.budget.check()  # spent: the rest of the submission's checks fail at once
         by_value = (driver_module(driver),) if driver is not None else ()
-        dir_fd, call_dir = self._new_call_dir()
+        payload = dumps_for_kernel((args, kwargs, dict(patch or {}), driver), by_value)
         try:
-            payload = dumps_for_kernel((args, kwargs, dict(patch or {}), driver), by_value)
-            fd = os.open("args.pkl", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                         0o644, dir_fd=dir_fd)
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
+            dir_fd, call_dir = self._new_call_dir()
+        except OSError as error:
+            raise BridgeError(_shared_error(error)) from None
+        try:
+            try:
+                fs.write_new("args.pkl", payload, dir_fd, 0o644)
+            except OSError as error:
+                raise BridgeError(_shared_error(error)) from None
             self._execute(os.path.basename(call_dir), name, call_dir,
                           timeout or self.call_timeout)
             reader = ResultReader(dir_fd, self.max_bytes, self.budget)
@@ -127,14 +158,15 @@ class Bridge:
             return reader.decode(status.get("result"))
         finally:
             os.close(dir_fd)
+            # The call's files go at once: the shared folder is size-capped.
+            fs.remove_tree(os.path.basename(call_dir), self.shared_fd)
 
     def _new_call_dir(self) -> tuple[int, str]:
-        path = os.path.join(self.shared, "call-" + uuid.uuid4().hex)
-        os.mkdir(path, 0o755)
-        dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        name = "call-" + uuid.uuid4().hex
+        dir_fd = fs.make_dir(name, self.shared_fd, 0o755)
         if self.uid and os.geteuid() == 0:
             os.fchown(dir_fd, self.uid, self.uid)
-        return dir_fd, path
+        return dir_fd, os.path.join(self.shared, name)
 
     def _connect(self) -> socket.socket:
         """The connection to the kernel's serve loop, started by one execute request.
@@ -144,11 +176,18 @@ class Bridge:
         """
         if self.conn is not None:
             return self.conn
-        path = os.path.join(self.shared, f"b{uuid.uuid4().hex[:8]}.sock")  # short: 107 bytes max
+        name = f"b{uuid.uuid4().hex[:8]}.sock"
+        path = os.path.join(self.shared, name)  # where the kernel finds it
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            listener.bind(path)
-            os.chmod(path, 0o666)  # the sandbox's uid connects to it (grading as root)
+            # Bound through our descriptor of the folder (short, and no path to swap), with
+            # the mode set by the umask: a chmod by path would follow a symlink swapped in.
+            # The sandbox's uid connects to it (grading as root).
+            umask = os.umask(0o111)
+            try:
+                listener.bind(f"/proc/self/fd/{self.shared_fd}/{name}")
+            finally:
+                os.umask(umask)
             listener.listen(1)
             self.serving = self.kc.execute(_SERVE_CODE.format(src=_KERNEL_SOURCE, path=path),
                                            silent=True, store_history=False)
@@ -162,7 +201,10 @@ class Bridge:
             self.conn, _ = listener.accept()
         finally:
             listener.close()
-            os.unlink(path)
+            try:
+                os.unlink(name, dir_fd=self.shared_fd)  # never follows: a swapped name goes
+            except OSError:
+                pass
         return self.conn
 
     def _execute(self, call_id: str, name: str, call_dir: str, timeout: float) -> None:

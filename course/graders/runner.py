@@ -38,7 +38,8 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
         required=False)]
     if not files:
         return []
-    out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
+    # Beside the trusted copy of the connection: a folder the sandbox cannot reach.
+    out = Path(connection).parent / "grader-results.json"
     args = ["--out", str(out), "--memory-limit", str(memory_limit),
             "--kernel-connection", connection, "--kernel-shared", shared,
             "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
@@ -46,7 +47,7 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
             "--max-submission-bytes", str(max_submission_bytes), "--rootdir", str(root), *files]
     path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
-    code, output = _in_zygote(args, env, root, Path(shared).parent, total_timeout)
+    code, output = _in_zygote(args, env, root, Path(connection).parent, total_timeout)
     if code is False:  # no graders' zygote: start Python, as plain nbgrader does
         try:
             proc = subprocess.run([sys.executable, "-m", __name__, *args], cwd=root,

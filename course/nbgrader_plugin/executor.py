@@ -16,6 +16,7 @@ code prints can become a score: all outputs of grade cells are replaced.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import time
@@ -31,8 +32,21 @@ from ..layout import Course
 from ..runner.limits import limit_memory
 from ..sandbox import Sandbox, SandboxedKernelManager, SandboxUnavailable, Workspace
 from ..sandbox.cgroups import SandboxCgroup
+from ..sandbox.kernel import KernelNotStarted
+from ..sandbox.workspace import WorkspaceError, disk_message
 from . import feedback
 from .output_caps import OutputBudget, capped_client
+
+
+def _grade_cells(nb) -> list:
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and c.cell_type == "code" and not c.metadata["nbgrader"].get("solution")]
+
+
+def _explain(records: list[dict], why: str) -> list[dict]:
+    """Add why the kernel was stopped to the checks that failed because of it."""
+    return [dict(r, message=f"{why}\n{r.get('message') or ''}".strip())
+            if not r["passed"] else r for r in records]
 
 
 def _unsafe_requested() -> bool:
@@ -93,7 +107,15 @@ class SandboxedExecute(Execute):
                 self.log.error(str(error))
                 raise
         limit_memory(self.trusted_memory_limit)
-        workspace = Workspace(path)
+        try:
+            workspace = Workspace(path, shared_size=sandbox.shared_size if sandbox else 0,
+                                  shared_entries=sandbox.shared_files if sandbox else 0)
+        except WorkspaceError as error:  # the host's temp disk is full, say: tell the student
+            self.log.error("%s", error)
+            cells = _grade_cells(nb)
+            for cell in cells:
+                feedback.write_grade_cell(cell, feedback.all_failed(cells, str(error)))
+            return nb, resources
         group = SandboxCgroup(parent=self).create() if sandbox is not None else None
         context = None
         try:
@@ -101,7 +123,10 @@ class SandboxedExecute(Execute):
             if group is not None:
                 km.launch_prefix = group.prefix()
             context = capped_client(km, self.max_message_bytes)
-            self._run(nb, resources, km, lab, workspace)
+            try:
+                self._run(nb, resources, km, lab, workspace)
+            finally:
+                km.release()
         finally:
             if group is not None:
                 group.close()  # whatever the sandbox left running, in any session
@@ -137,8 +162,7 @@ class SandboxedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-                       and c.cell_type == "code" and not c.metadata["nbgrader"].get("solution")]
+        grade_cells = _grade_cells(nb)
         records: list[dict] = []
         root = self._course_root()
         started = time.monotonic()
@@ -168,6 +192,8 @@ class SandboxedExecute(Execute):
                                                                self.notebook_timeout)
                         else:
                             why = feedback.kernel_died_message(index, nb.cells, dead)
+                        if km.stopped_why:  # the watchdog stopped it: say why
+                            why = f"{km.stopped_why} {why}"
                         if not dead and "IOPub" in str(error):
                             # The reply came, the outputs did not: a broken kernel, or ZMQ
                             # refused a message past max_message_bytes (it cannot tell us).
@@ -181,14 +207,28 @@ class SandboxedExecute(Execute):
                 ids = [c.metadata["nbgrader"]["grade_id"] for c in grade_cells]
                 with_graders = sorted(set(ids) & Course(root).grade_ids_with_graders(lab))
                 if with_graders:
+                    # The graders connect with the manager's own copy of the connection, in
+                    # a folder the sandbox cannot reach: the file in shared/ is the kernel's.
+                    connection = workspace.write_trusted("kernel.json", km.trusted_connection())
                     records = graders_runner.run(
-                        lab, km.connection_file, workspace.shared, km.sandbox_uid,
+                        lab, connection, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
                         max_submission_bytes=self.max_submission_bytes, root=root,
                         memory_limit=self.trusted_memory_limit)
                     self.log.info("hidden graders: %d properties in %.1f s", len(records),
                                   time.monotonic() - executed)
+                    if km.stopped_why:
+                        records = _explain(records, km.stopped_why)
+        except KernelNotStarted as error:
+            self.log.warning("%s", error)
+            records = feedback.all_failed(grade_cells, str(error))
+        except OSError as error:  # the host's temp disk filled up while grading
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.log.error("grading failed: %s", error)
+            records = feedback.all_failed(grade_cells, disk_message(
+                error, "Your submission could not be graded to the end"))
         finally:
             self._shutdown(km)
             if self._outputs.cut:

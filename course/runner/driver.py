@@ -104,7 +104,9 @@ def _run_folder() -> Path:
         try:
             os.kill(int(old.name.split("-")[1]), 0)
         except ProcessLookupError:
-            shutil.rmtree(old, ignore_errors=True)
+            from ..sandbox.disk import discard
+
+            discard(old)  # with the workspaces (and tmpfs mounts) a killed run left
         except (ValueError, IndexError, PermissionError):
             pass
     return Path(tempfile.mkdtemp(prefix=f"cgrun-{os.getpid()}-"))
@@ -272,7 +274,9 @@ def grade(lab: str, *, root: Path = ROOT, workers: int | None = None,
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)  # already done when all went well
-        shutil.rmtree(folder, ignore_errors=True)
+        from ..sandbox.disk import discard
+
+        discard(folder)
     _write_failures(root, lab, run)
     run.seconds = time.monotonic() - start
     return run

@@ -241,7 +241,10 @@ def grade_one(task: dict, bundle: dict) -> dict:
     except Exception:  # noqa: BLE001 - a broken task must come back as a record, not kill the batch
         return failure(task, "crash", traceback.format_exc()[-3000:], time.monotonic() - start)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        # A killed grading leaves its workspace: a tmpfs mounted, deep folders, links.
+        from ..sandbox.disk import discard  # here: course.sandbox imports jupyter_client
+
+        discard(work)
 
 
 # Local process pool: the bundle is read once per process, from a file the driver wrote;

@@ -78,6 +78,13 @@ class Sandbox(LoggingConfigurable):
     tmpfs_size = Integer(
         1024**3, help="Size cap of the private writable folders (home and /tmp), bytes"
     ).tag(config=True)
+    shared_size = Integer(
+        256 * 1024**2, help="Size cap of the folder shared with the graders (a tmpfs when "
+        "grading as root, else a watchdog stops the kernel past it), bytes; 0: no cap"
+    ).tag(config=True)
+    shared_files = Integer(
+        100_000, help="Files and folders the shared folder may hold (same enforcement)"
+    ).tag(config=True)
     base_uid = Integer(
         61000, help="When grading as root, sandboxes run as base_uid + n (one uid each)"
     ).tag(config=True)

@@ -31,7 +31,10 @@ def die():
 
 @pytest.fixture
 def bridge(tmp_path):
-    km = KernelManager(connection_file=str(tmp_path / "kernel.json"))
+    # IPC sockets in the shared folder: the only connection the bridge accepts.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    km = KernelManager(connection_file=str(shared / "kernel.json"), transport="ipc")
     km.start_kernel(env=dict(os.environ, PYTHONWARNINGS="ignore"))
     kc = km.client()
     kc.start_channels()
@@ -39,8 +42,6 @@ def bridge(tmp_path):
     reply = kc.execute_interactive(NOTEBOOK, timeout=60)
     assert reply["content"]["status"] == "ok"
     kc.stop_channels()
-    shared = tmp_path / "shared"
-    shared.mkdir()
     b = Bridge(km.connection_file, str(shared), call_timeout=20)
     yield b
     b.close()

@@ -37,8 +37,8 @@ class TorchCase:
 
     def __repr__(self) -> str:
         mode = "training" if self.model.training else "eval"
-        return (f"{self.description} (in {mode} mode) on X of shape {self.X.shape}, "
-                f"layers={self.layers}")
+        return (f"{self.description} (in {mode} mode) on X of shape {self.X.shape} "
+                f"({self.X.dtype}), layers={self.layers}")
 
 
 ACTIVATIONS = {"ReLU": nn.ReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid,
@@ -93,7 +93,9 @@ def torch_cases(draw, kind=None, dropout=None):
     names = [name for name, _ in model.named_modules() if name]
     layers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
     n = draw(st.integers(1, 12))
-    X = (_rng(draw).normal(size=(n, n_in)) * 2).astype(np.float32)
+    # float64 too, like the notebook's pixels: the function turns X into float32 itself.
+    X = (_rng(draw).normal(size=(n, n_in)) * 2).astype(draw(st.sampled_from(("float32",
+                                                                              "float64"))))
     return TorchCase(model, X, layers, description)
 
 
@@ -107,17 +109,19 @@ class TrainCase:
 
     def __repr__(self) -> str:
         return (f"{self.model.__class__.__name__} {self.describe_model()} on {len(self.y)} "
-                f"points of {int(self.y.max()) + 1} classes, epochs={self.epochs}, "
-                f"lr={self.lr}, batch_size={self.batch_size}, seed={self.seed}")
+                f"points of {int(self.y.max()) + 1} classes (X {self.X.dtype}, y "
+                f"{self.y.dtype}), epochs={self.epochs}, lr={self.lr}, "
+                f"batch_size={self.batch_size}, seed={self.seed}")
 
     def describe_model(self):
         return "[" + ", ".join(type(m).__name__ for m in self.model) + "]"
 
 
 @st.composite
-def train_cases(draw, min_epochs=1):
-    """`TrainCase`: 2-4 Gaussian blobs in 2-6 dimensions, 40-120 points, a 1-hidden-layer
-    network, 1-3 epochs, lr 0.01-0.05 and batches of 8-32."""
+def train_cases(draw, min_epochs=1, max_epochs=3):
+    """`TrainCase`: 2-4 Gaussian blobs in 2-6 dimensions, 40-120 points (X float32, float64
+    or whole numbers in int64; y int64 or int32), a 1-hidden-layer network, 1-3 epochs,
+    lr 0.01-0.05 and batches of 8-32 (always more than one batch)."""
     n_classes = draw(st.integers(2, 4))
     dims = draw(st.integers(2, 6))
     n = draw(st.integers(40, 120))
@@ -126,10 +130,13 @@ def train_cases(draw, min_epochs=1):
     rng = _rng(draw)
     y = np.arange(n) % n_classes
     centres = rng.normal(size=(n_classes, dims)) * 3
-    X = (centres[y] + rng.normal(scale=0.5, size=(n, dims))).astype(np.float32)
+    X = centres[y] + rng.normal(scale=0.5, size=(n, dims))
+    x_type = draw(st.sampled_from(("float32", "float64", "int64")))
+    X = np.round(X * 2).astype(np.int64) if x_type == "int64" else X.astype(x_type)
     with seeded(seed):
         model = nn.Sequential(nn.Linear(dims, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
-    return TrainCase(model, X, y.astype(np.int64), draw(st.integers(min_epochs, 3)),
+    y = y.astype(draw(st.sampled_from((np.int64, np.int32))))
+    return TrainCase(model, X, y, draw(st.integers(min_epochs, max_epochs)),
                      draw(st.sampled_from((0.01, 0.02, 0.05))),
                      draw(st.sampled_from((8, 16, 32))), draw(st.integers(0, 1000)))
 
@@ -146,8 +153,8 @@ class Cloud:
 @st.composite
 def clouds(draw, grid=True, duplicates=False, min_n=2, max_n=30, k=None):
     """`Cloud`: 2-30 points in 1-3 dimensions on an integer grid of side 7 (``grid``, many
-    ties) or at multiples of 1/4; labels 0-3; k from 1 to n - 1, or ``k="largest"`` (n - 1),
-    or a fixed number. ``duplicates`` repeats some points exactly."""
+    ties; float64 or int64) or at multiples of 1/4; labels 0-3; k from 1 to n - 1, or
+    ``k="largest"`` (n - 1), or a fixed number. ``duplicates`` repeats some points exactly."""
     n = draw(st.integers(min_n, max_n))
     dims = draw(st.integers(1, 3))
     values = st.integers(-3, 3).map(float) if grid else st.sampled_from(DYADIC)
@@ -159,6 +166,8 @@ def clouds(draw, grid=True, duplicates=False, min_n=2, max_n=30, k=None):
         for src, dst in copies:
             points[dst] = points[src]
     labels = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int64)
+    if grid and draw(st.booleans()):
+        points = points.astype(np.int64)  # whole coordinates may come as integers
     if k is None:
         k = draw(st.integers(1, n - 1))
     elif k == "largest":
@@ -176,20 +185,26 @@ class Activations:
 
 
 @st.composite
-def activation_matrices(draw, dead=None, opposite=None, min_rows=3, max_rows=20):
+def activation_matrices(draw, dead=None, opposite=None, min_rows=3, max_rows=20,
+                        integers=False):
     """`Activations`: 3-20 rows x 1-8 neurons of multiples of 1/4; ``dead`` makes some
     neurons constant (0 or 0.5), ``opposite`` makes some neurons a negative multiple of
-    another (r = -1)."""
+    another (r = -1). ``integers``: whole numbers from -3 to 3 in an int64 array (a dead
+    neuron is then constant 0 or 1, an opposite one -1 or -2 times another, plus 1)."""
     n = draw(st.integers(min_rows, max_rows))
     m = draw(st.integers(2, 8))
-    A = np.array(draw(st.lists(st.sampled_from(DYADIC), min_size=n * m, max_size=n * m)),
+    values = st.integers(-3, 3).map(float) if integers else st.sampled_from(DYADIC)
+    A = np.array(draw(st.lists(values, min_size=n * m, max_size=n * m)),
                  dtype=np.float64).reshape(n, m)
     if dead if dead is not None else draw(st.booleans()):
         for j in draw(st.lists(st.integers(0, m - 1), min_size=1, max_size=m // 2 + 1)):
-            A[:, j] = draw(st.sampled_from((0.0, 0.5)))
+            A[:, j] = draw(st.sampled_from((0.0, 1.0) if integers else (0.0, 0.5)))
     if opposite if opposite is not None else draw(st.booleans()):
         src, dst = draw(st.integers(0, m - 1)), draw(st.integers(0, m - 1))
-        A[:, dst] = A[:, src] * draw(st.sampled_from((-1.0, -2.0, -0.5))) + 0.25
+        factors = (-1.0, -2.0) if integers else (-1.0, -2.0, -0.5)
+        A[:, dst] = A[:, src] * draw(st.sampled_from(factors)) + (1.0 if integers else 0.25)
+    if integers:
+        return Activations(A.astype(np.int64), " (an int64 array)")
     return Activations(A)
 
 
@@ -228,10 +243,11 @@ class Clustered:
 
 
 @st.composite
-def clustered_activations(draw, huge_noise=False, dead=None):
+def clustered_activations(draw, huge_noise=False, dead=None, integers=False, float32=False):
     """`Clustered`: 3-5 classes of 15-25 instances with 4-10 informative features;
     ``huge_noise`` adds a feature of pure noise with a scale of 10,000, ``dead`` a constant
-    feature (a dead neuron)."""
+    feature (a dead neuron); ``integers`` rounds the features to whole numbers (int64),
+    ``float32`` stores them as float32 (as torch activations come)."""
     rng = _rng(draw)
     n_classes, n_per = draw(st.integers(3, 5)), draw(st.integers(15, 25))
     n_feat = draw(st.integers(4, 10))
@@ -244,6 +260,12 @@ def clustered_activations(draw, huge_noise=False, dead=None):
     if dead if dead is not None else draw(st.booleans()):
         A = np.hstack([A, np.zeros((len(y), 1))])
         notes.append("a constant feature (all 0)")
+    if integers:
+        A = np.round(A).astype(np.int64)
+        notes.append("whole numbers in an int64 array")
+    elif float32:
+        A = A.astype(np.float32)
+        notes.append("a float32 array")
     note = " (" + "; ".join(notes) + ")" if notes else ""
     return Clustered(A, y.astype(np.int64), draw(st.sampled_from((5.0, 10.0, 15.0))), note)
 

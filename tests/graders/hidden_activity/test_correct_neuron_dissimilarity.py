@@ -2,7 +2,9 @@
 
 Activations are multiples of 1/4, so every formula for Pearson's r agrees to rounding. Some
 neurons are dead (constant: dissimilarity 1 with every other neuron, 0 with itself), some
-are a negative multiple of another (r = -1: dissimilarity 0).
+are a negative multiple of another (r = -1: dissimilarity 0). Integer matrices check that
+whole numbers work too, and a driver checks in the kernel that the caller's array is left as
+it was (arguments reach the student's function as copies, so only the kernel can see that).
 """
 
 from hypothesis import given
@@ -38,6 +40,32 @@ def test_opposite_neurons_are_similar(student, case):
 def test_dead_neurons(student, case):
     """A constant neuron has dissimilarity 1 with every other neuron and 0 with itself."""
     check(student, case.A)
+
+
+@given(case=activation_matrices(integers=True))
+def test_integer_activations(student, case):
+    """Integer activations work too: the result is the float matrix of 1 - |r|."""
+    check(student, case.A, "neuron_dissimilarity(activations of dtype int64)")
+
+
+def _keeps_input(ns, A):
+    """Runs in the student's kernel: call the function and tell whether A changed."""
+    import numpy as np
+
+    before = A.copy()
+    result = ns["neuron_dissimilarity"](A)
+    return {"result": result, "unchanged": bool(np.array_equal(A, before))}
+
+
+@given(case=activation_matrices())
+def test_input_left_unchanged(student, case):
+    """The caller's activations array is not changed (no computing in place)."""
+    what = "neuron_dissimilarity(activations)"
+    got = student._run(_keeps_input, case.A)
+    if not got["unchanged"]:
+        raise AssertionError(f"{what} changed the activations array it was given: compute on "
+                             "a new array (A - A.mean(axis=0)), not in place (A -= ...)")
+    expect_array(got["result"], ref.neuron_dissimilarity(case.A), what=what, **TOL)
 
 
 def test_trained_mnist(student):

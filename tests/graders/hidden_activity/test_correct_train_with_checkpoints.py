@@ -1,9 +1,13 @@
 """Hidden grader of train_with_checkpoints(model, X, y, epochs, lr, batch_size, seed).
 
-Training is checked by its properties, not against the reference's weights: the number and
-kind of the checkpoints, that the first is the untrained model, that each is a copy (not the
-live parameters), and that training lowers the loss. A driver runs the function in the
-kernel and also returns the model's weights after the call.
+Training is checked by its properties: the number and kind of the checkpoints, that the first
+is the untrained model, that each is a copy (not the live parameters), that training lowers
+the loss, and that the seed alone decides the shuffling (a driver trains copies of one model
+in the kernel with the same and another seed). The text fixes every choice that changes the
+numbers (loader, seeded generator, Adam, cross-entropy, mean over the batch), so the weights
+after the first epoch are also compared with the reference's, to float32 rounding; later
+epochs are not (a loader rebuilt every epoch is a harmless variation there). A driver runs
+the function in the kernel and also returns the model's weights after the call.
 """
 
 import copy
@@ -12,7 +16,7 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from course.graders.compare import describe
+from course.graders.compare import describe, expect_array
 
 from .cases import train_cases, trained
 
@@ -96,8 +100,9 @@ def _loss(model, state, X, y):
     model = copy.deepcopy(model)
     model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in state.items()})
     with torch.no_grad():
-        logits = model.eval()(torch.as_tensor(X))
-        return torch.nn.functional.cross_entropy(logits, torch.as_tensor(y)).item()
+        logits = model.eval()(torch.as_tensor(np.asarray(X), dtype=torch.float32))
+        return torch.nn.functional.cross_entropy(
+            logits, torch.as_tensor(np.asarray(y), dtype=torch.long)).item()
 
 
 @given(case=train_cases(min_epochs=2))
@@ -108,6 +113,62 @@ def test_training_lowers_the_loss(student, case):
     if not after < before:
         raise AssertionError(f"{WHAT}: the cross-entropy went from {before:.4f} (checkpoint 0) "
                              f"to {after:.4f} (last checkpoint): training should lower it")
+
+
+def _twice(ns, model, X, y, epochs, lr, batch_size, seed):
+    """Runs in the student's kernel: train three copies of the same model, two with the same
+    seed and one with another; tell which checkpoints are equal."""
+    import copy
+
+    import torch
+
+    def train(s):
+        return ns["train_with_checkpoints"](copy.deepcopy(model), X, y, epochs, lr=lr,
+                                            batch_size=batch_size, seed=s)
+
+    def same_state(p, q):
+        return (isinstance(p, dict) and isinstance(q, dict) and set(p) == set(q)
+                and all(torch.equal(torch.as_tensor(p[k]), torch.as_tensor(q[k])) for k in p))
+
+    def equal(a, b):
+        return (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+                and len(a) == len(b) and all(map(same_state, a, b)))
+
+    first, again, other = train(seed), train(seed), train(seed + 1)
+    return {"same_seed_equal": equal(first, again), "other_seed_equal": equal(first, other)}
+
+
+@given(case=train_cases(max_epochs=2))
+def test_the_seed_decides_the_shuffling(student, case):
+    """The same seed gives equal checkpoints; another seed shuffles the batches differently."""
+    got = student._run(_twice, case.model, case.X, case.y, case.epochs, case.lr,
+                       case.batch_size, case.seed, timeout=90)
+    if not got["same_seed_equal"]:
+        raise AssertionError(f"{WHAT}: two calls with seed={case.seed} on the same starting "
+                             "weights gave different checkpoints: shuffle with "
+                             "generator=torch.Generator().manual_seed(seed) only")
+    if got["other_seed_equal"]:
+        raise AssertionError(f"{WHAT}: seeds {case.seed} and {case.seed + 1} gave the same "
+                             "checkpoints: shuffle the data (shuffle=True) with a generator "
+                             "seeded with seed")
+
+
+# Two runs of the same recipe agree to the last bit; a few steps of Adam on float32 may
+# amplify a rounding difference (another but equal way to batch the data) to about 1e-6.
+FIRST_EPOCH_TOL = {"rtol": 1e-4, "atol": 1e-5}
+
+
+@given(case=train_cases())
+def test_first_epoch_follows_the_recipe(student, case):
+    """After epoch 1 the weights are those of Adam(lr) on the seeded shuffled batches."""
+    from reference.projections import train_with_checkpoints as reference_train
+
+    got = checkpoints_of(run(student, case), case.model, case.epochs)
+    expected = reference_train(copy.deepcopy(case.model), case.X, case.y, 1, lr=case.lr,
+                               batch_size=case.batch_size, seed=case.seed)[1]
+    for key, want in expected.items():
+        expect_array(got[1][key], want, what=f"{WHAT}: checkpoint 1[{key!r}]",
+                     **FIRST_EPOCH_TOL)
 
 
 def test_trained_mnist(student):

@@ -8,6 +8,8 @@ is harmless: a tiny result rounded to 0 is the right answer), so a RuntimeWarnin
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import reference.single_neuron as ref
 from course.graders.compare import as_floats, expect_array
@@ -40,13 +42,35 @@ def run_quietly(ns, name, x):
     return {"out": out, "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}
 
 
+# Arrays as a student meets them besides float64: uint8 images, small and default integers,
+# float32 (torch's default).
+OTHER_DTYPES = (np.uint8, np.int8, np.int16, np.int32, np.int64, np.float32)
+
+
+@st.composite
+def other_dtype_arrays(draw):
+    """One array per dtype of ``OTHER_DTYPES`` (1-2 dimensions, finite values of it)."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=6))
+    return [draw(hnp.arrays(np.dtype(dtype), shape,
+                            elements={"allow_nan": False, "allow_infinity": False}
+                            if np.dtype(dtype).kind == "f" else None))
+            for dtype in OTHER_DTYPES]
+
+
 def check(student, name, x, tol, *, warn=True):
     result = student._run(run_quietly, name, x)
     what = f"{name}(x) for x of shape {x.shape}"
+    if x.dtype.kind != "f":
+        what += f" and dtype {x.dtype}"
     if warn and result["warnings"]:
         raise AssertionError(f"{what} warned: {result['warnings'][0]} (compute it so that no "
                              f"intermediate value overflows, even for x = -1e300)")
-    got = as_floats(result["out"], what, scalar=True)
+    out = result["out"]
+    dtype = out.dtype if isinstance(out, np.ndarray | np.generic) else None
+    if dtype is not None and dtype != np.float64:
+        raise AssertionError(f"{what}: expected a float64 array, got an array of dtype "
+                             f"{dtype} (convert x with np.asarray(x, dtype=float) first)")
+    got = as_floats(out, what, scalar=True)
     expect_array(got, ref.ACTIVATIONS[name](x), what=what, **tol)
 
 
@@ -78,6 +102,35 @@ def test_linear(student, x):
 def test_arctan(student, x):
     """arctan(x) element-wise, also for huge inputs (it saturates at +-pi/2), no warnings."""
     check(student, "arctan", x, ARCTAN)
+
+
+@given(arrays=other_dtype_arrays())
+def test_integer_inputs(student, arrays):
+    """Integer and float32 arrays give float64 arrays: relu and arctan of a uint8 image too."""
+    tols = {"sigmoid": SIGMOID, "relu": EXACT, "linear": EXACT, "arctan": ARCTAN}
+    for x in arrays:
+        for name, tol in tols.items():
+            check(student, name, x, tol)
+
+
+def changes_its_input(ns, name, x):
+    """Inside the kernel: whether ``name(x)`` changed the array x it was given."""
+    import numpy
+
+    before = x.copy()
+    ns[name](x)
+    return not numpy.array_equal(x, before, equal_nan=True)
+
+
+@given(x=float_arrays())
+def test_input_left_unchanged(student, x):
+    """Each function leaves the array x it is given unchanged (no x[x < 0] = 0 on x itself)."""
+    x = x.copy()
+    x.flat[0] = -1.5  # something for relu to clip
+    for name in sorted(ref.ACTIVATIONS):
+        if student._run(changes_its_input, name, x):
+            raise AssertionError(f"{name}(x) changed the caller's array x for x of shape "
+                                 f"{x.shape}: work on a copy (np.array(x, dtype=float))")
 
 
 def test_trained_mnist(student):

@@ -53,6 +53,21 @@ def test_class_evidence(student, case):
         evidence(student, case.net, image, f"class_evidence(model, images[{i}])")
 
 
+@given(case=hidden_net_cases())
+def test_results_carry_no_gradient(student, case):
+    """Both return results without gradient (requires_grad False): under torch.no_grad()."""
+    # The bridge keeps requires_grad of a returned tensor.
+    image = case.images[0]
+    if getattr(student.hidden_activations(case.net, image), "requires_grad", False):
+        raise AssertionError("hidden_activations(model, image) returned a tensor that "
+                             "requires grad: compute it under `with torch.no_grad():` "
+                             "(or call .detach())")
+    evidence = student.class_evidence(case.net, image)
+    if getattr(evidence, "requires_grad", False):
+        raise AssertionError("class_evidence(model, image) returned a tensor that requires "
+                             "grad: compute it under `with torch.no_grad():` (or .detach())")
+
+
 def test_trained_mnist(student):
     """The trained HiddenLayerNet(36) on 10 real test digits (one of each)."""
     net = trained_hidden_net()

@@ -55,10 +55,10 @@ def test_one_input(student, case, name):
     """One input x of shape (n,): a single number activation(x @ w + b)."""
     x, w, b = case
     got, what = call_output(student, x, w, b, name)
-    if got.size != 1:
-        raise AssertionError(f"{what}: expected a single number, got shape {got.shape}")
-    expect_array(got.reshape(()), ref.neuron_output(x, w, b, ref.ACTIVATIONS[name]),
-                 what=what, **DOT)
+    if got.ndim != 0:
+        raise AssertionError(f"{what}: expected a single number, got an array of shape "
+                             f"{got.shape}")
+    expect_array(got, ref.neuron_output(x, w, b, ref.ACTIVATIONS[name]), what=what, **DOT)
 
 
 @given(case=neurons(batch=True), name=ACTIVATIONS)
@@ -76,6 +76,63 @@ def test_bias_and_activation_are_used(student, case):
     for bias in (b, b + 1.0):
         got, what = call_output(student, x, w, bias, "linear")
         expect_array(got.reshape(-1)[:1], [x @ w + bias], what=what, **DOT)
+
+
+@st.composite
+def integer_neurons(draw):
+    """(x, w, b) of integers: x one input (n,) or a batch (m, n), w (n,), b an int."""
+    n = draw(st.integers(1, 8))
+    shape = draw(st.sampled_from([(n,), (draw(st.integers(1, 6)), n)]))
+    ints = st.integers(-10, 10)
+    x = draw(hnp.arrays(np.int64, shape, elements=ints))
+    return x, draw(hnp.arrays(np.int64, (n,), elements=ints)), draw(ints)
+
+
+def expect_floats(got, what):
+    kind = getattr(getattr(got, "dtype", None), "kind", None)
+    if kind in ("i", "u", "b") or isinstance(got, int):
+        raise AssertionError(f"{what}: expected floats, got {type(got).__name__} of dtype "
+                             f"{getattr(got, 'dtype', 'int')} (integer x and w give floats too)")
+
+
+@given(case=integer_neurons(), name=ACTIVATIONS)
+def test_integer_inputs(student, case, name):
+    """Integer x and w give floats: x * w as a float array, the output as float(s)."""
+    x, w, b = case
+    what = f"weighted_inputs(x, w) with integer x of shape {x.shape} and w"
+    got = student.weighted_inputs(x, w)
+    expect_floats(got, what)
+    expect_array(as_floats(got, what, scalar=True), x * w, what=what, rtol=0, atol=0)
+    what = (f"neuron_output(x, w, b={b}, activation={name}) with integer x of shape {x.shape} "
+            f"and w")
+    got = student.neuron_output(x, w, b, ref.ACTIVATIONS[name])
+    expect_floats(got, what)
+    expected = ref.neuron_output(x, w, b, ref.ACTIVATIONS[name])
+    expect_array(as_floats(got, what, scalar=True), expected, what=what, **DOT)
+
+
+def changes_its_inputs(ns, x, w):
+    """Inside the kernel: whether weighted_inputs or neuron_output changed x or w."""
+    import numpy
+
+    changed = []
+    for name, args in (("weighted_inputs", (x, w)), ("neuron_output", (x, w, 0.5))):
+        x0, w0 = x.copy(), w.copy()
+        ns[name](*args)
+        if not (numpy.array_equal(x, x0) and numpy.array_equal(w, w0)):
+            changed.append(name)
+        x[...], w[...] = x0, w0
+    return changed
+
+
+@given(case=neurons(batch=True))
+def test_inputs_left_unchanged(student, case):
+    """weighted_inputs and neuron_output leave the arrays x and w they are given unchanged."""
+    x, w, _ = case
+    changed = student._run(changes_its_inputs, x, w)
+    if changed:
+        raise AssertionError(f"{changed[0]}(x, w, ...) changed the caller's x or w (x of shape "
+                             f"{x.shape}): compute into a new array, e.g. x * w, not x *= w")
 
 
 def test_trained_mnist(student):
