@@ -12,6 +12,7 @@ import reference.activations as ref
 from course.graders.compare import expect_list
 
 from .cases import activation_frames, trained_subset
+from .drivers import changes_to_frame
 
 
 def _n_neurons(frame):
@@ -89,6 +90,18 @@ def test_mean_of_rows_when_counts_differ(student, frame, data):
     counts = frame.groupby("neuron").size().tolist()
     expect_list(student.get_top_neurons(frame, n), expected,
                 what=f"get_top_neurons(activations, {n}) with {counts} rows per neuron")
+
+
+@given(frame=activation_frames(min_neurons=2), data=st.data())
+def test_activations_left_unchanged(student, frame, data):
+    """The activations frame passed in is left unchanged (no inplace sorting, no new column)."""
+    label = data.draw(st.sampled_from([None, *sorted(set(frame["label"].tolist()))]),
+                      label="subset")
+    n = _n_neurons(frame)
+    args = (n,) if label is None else (n, label)
+    change = student._run(changes_to_frame, "get_top_neurons", frame, args, {})
+    assert not change, (f"get_top_neurons(activations, {n}, {label}) changed the caller's "
+                        f"activations frame: {change}")
 
 
 def test_trained_mnist(student):
