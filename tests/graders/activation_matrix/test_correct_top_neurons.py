@@ -14,6 +14,9 @@ from course.graders.compare import expect_list
 from .cases import activation_frames, trained_subset
 from .drivers import changes_to_frame
 
+GRADES = ("get_top_neurons",)
+SENDS = ()
+
 
 def _n_neurons(frame):
     return int(frame["neuron"].nunique())

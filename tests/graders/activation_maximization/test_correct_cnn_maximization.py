@@ -18,6 +18,9 @@ from .cases import (
     trained_lenet,
 )
 
+GRADES = ()
+SENDS = ("LeNet5",)
+
 SHAPE = (1, 1, 28, 28)
 
 

@@ -12,6 +12,9 @@ from course.graders.compare import as_floats, expect_array, expect_list
 
 from .cases import labelled_cases, split_arrays
 
+GRADES = ("select_classes",)
+SENDS = ()
+
 
 def select(student, X, y, c1, c2):
     what = f"select_classes(X, y, {c1}, {c2})"

@@ -19,6 +19,9 @@ from .cases import (
     trained_logistic_net,
 )
 
+GRADES = ("count_parameters",)
+SENDS = ("HiddenLayerNet", "LogisticRegressionNet")
+
 
 def expect_count(student, model, text):
     got = student.count_parameters(model)
