@@ -122,7 +122,7 @@ def test_forward(student, n_hidden, seed, n):
 
 
 def test_trained_mnist(student):
-    """With trained weights, the logits of 300 real test digits are the reference's."""
+    """With trained weights, 300 real test digits get the logits the layers define."""
     net = trained_hidden_net()
     params = tuple(p.detach() for p in (net.hidden.weight, net.hidden.bias,
                                         net.output.weight, net.output.bias))
