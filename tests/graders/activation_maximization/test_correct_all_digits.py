@@ -32,6 +32,8 @@ def each_digit(student, net, img0, lr, true_prob, sgd_iter):
     if isinstance(got, (list, tuple)):
         raise AssertionError(f"{what}: expected one tensor, got a {type(got).__name__} of "
                              f"{len(got)} items (torch.stack makes one tensor of them)")
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"{what}: expected one tensor, got {type(got).__name__}")
     images = as_floats(got, what)
     shape = (10, *img0.shape[1:])
     assert images.shape == shape, (
@@ -52,6 +54,16 @@ def test_one_input_per_digit(student, case, image):
         net, img0 = torch.nn.Sequential(torch.nn.Flatten(), *copy.deepcopy(net)), \
             img0.reshape(1, 1, 1, -1)
     each_digit(student, net, img0, case.lr, case.true_prob, case.sgd_iter)
+
+
+@given(case=maximization_cases(min_iter=1, max_iter=3))
+def test_detached_from_the_graph(student, case):
+    """The stacked images are detached from the graph: the result does not require gradients."""
+    got = student.maximize_each_digit(case.net, case.img0, case.lr, case.true_prob,
+                                      case.sgd_iter, _patch=PATCH)
+    assert isinstance(got, torch.Tensor) and not got.requires_grad, (
+        "maximize_each_digit: the result still requires gradients (it hangs on the graph of "
+        "the ten optimizations); stack opt.input.detach()[0] of each digit")
 
 
 @given(case=maximization_cases(max_iter=10))

@@ -27,7 +27,12 @@ TOL = {"rtol": 1e-5, "atol": 1e-7}
 
 
 def probabilities(student, opt, what):
-    got = as_floats(student.output_probabilities(opt), what)
+    got = student.output_probabilities(opt)
+    if not isinstance(got, np.ndarray):
+        hint = (" (convert with .numpy() under torch.no_grad())"
+                if isinstance(got, torch.Tensor) else "")
+        raise AssertionError(f"{what}: expected a numpy array, got {type(got).__name__}{hint}")
+    got = as_floats(got, what)
     if got.shape != (10,):
         hint = ": take row 0 of the [1, 10] output" if got.shape == (1, 10) else ""
         raise AssertionError(f"{what}: expected a flat array of 10 probabilities (shape (10,)), "
