@@ -121,9 +121,9 @@ class TrainingCase:
 
 
 @st.composite
-def training_cases(draw, *, dropout=(0.0,), shuffle=False):
+def training_cases(draw, *, dropout=(0.0,), shuffle=False, min_epochs=1):
     """`TrainingCase`: a `tiny_net`, 8-40 training and 4-16 validation samples (last batch
-    possibly smaller), 1-3 epochs; the training loader unshuffled, or with ``shuffle``
+    possibly smaller), ``min_epochs``-3 epochs; the training loader unshuffled, or with ``shuffle``
     shuffled by its own seeded generator (as the notebook's trainloader)."""
     n_in = draw(st.integers(3, 10))
     model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
@@ -136,7 +136,7 @@ def training_cases(draw, *, dropout=(0.0,), shuffle=False):
     order = draw(st.integers(0, 2**31 - 1)) if shuffle else None
     return TrainingCase(model, _loader(X[:n_train], y[:n_train], batch, order),
                         _loader(X[n_train:], y[n_train:], draw(st.integers(2, 8))),
-                        draw(st.integers(1, 3)), draw(st.sampled_from((1e-2, 5e-2))))
+                        draw(st.integers(min_epochs, 3)), draw(st.sampled_from((1e-2, 5e-2))))
 
 
 class AccuracyCase:

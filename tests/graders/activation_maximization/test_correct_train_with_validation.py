@@ -126,6 +126,18 @@ def test_model_trained_in_place(student, case):
             "not what Adam on NLLLoss gives (was a copy trained, or another optimizer used?)")
 
 
+@given(case=training_cases(dropout=(0.5,), min_epochs=2))
+def test_every_epoch_trains_in_train_mode(student, case):
+    """With dropout, every epoch trains in train mode (model.train() again after validating)."""
+    got = run(student, case)
+    train_losses, _ = losses(got["result"], case.epochs, "train_with_validation")
+    (expected, _), _ = reference_run(case)
+    # The same seed gives the same dropout masks, batch after batch, in both runs.
+    expect_close(train_losses, expected, **LOSS_TOL,
+                 what="train_with_validation with dropout 0.5: training losses per epoch "
+                      "(each epoch in train mode, dropout on; validation in eval mode)")
+
+
 @given(case=training_cases(shuffle=True))
 def test_batches_in_the_loaders_order(student, case):
     """The loader's own seeded shuffling decides the batches: the same loader, the same model."""
