@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test release check bench bench-grade lint setup sandbox clean
+.PHONY: demo test release check bench bench-grade mutation lint setup sandbox clean
 
 setup: $(STAMP) sandbox
 
@@ -45,6 +45,11 @@ bench: setup
 bench-grade: setup
 	$(PY) benchmarks/bench_grading.py --lab tiny
 	$(PY) benchmarks/bench_grading.py --lab activation_matrix
+
+# Mutation score of the hidden graders (minutes per lab; verdicts cached in .cache/mutation).
+# `make mutation LAB=nn_foundations` for one lab; CHECK=1 compares with the committed reports.
+mutation: setup
+	$(PY) benchmarks/mutation/run.py $(if $(LAB),--lab $(LAB)) $(if $(CHECK),--check)
 
 clean:
 	rm -rf autograded submitted feedback gradebook.db demo reports

@@ -3,7 +3,8 @@
 ``trusted`` is the graders' side (`Bridge`: pickled arguments in, a call announced over a
 Unix socket, a timeout), ``kernel_side`` the code sent into the kernel as text (it runs the
 call and writes its result as plain data), ``results`` the reading of that data on the
-trusted side (never unpickled; sizes and file types checked).
+trusted side (never unpickled; sizes and file types checked), ``sending`` the pickling of
+arguments, which sends only the reference code a grader file declares.
 """
 
 from .results import (
@@ -17,7 +18,8 @@ from .results import (
     Unsupported,
     VegaLite,
 )
-from .trusted import Bridge, driver_module, dumps_for_kernel
+from .sending import ReferenceNotDeclared, declared, dumps_for_kernel
+from .trusted import Bridge, driver_module
 
 __all__ = [
     "Bridge",
@@ -25,11 +27,13 @@ __all__ = [
     "CallTimeout",
     "KernelDead",
     "ModuleData",
+    "ReferenceNotDeclared",
     "ResultReader",
     "ResultRejected",
     "StudentError",
     "Unsupported",
     "VegaLite",
+    "declared",
     "driver_module",
     "dumps_for_kernel",
 ]

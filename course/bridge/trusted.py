@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import select
 import socket
 import time
@@ -32,6 +31,7 @@ from .results import (
     ResultRejected,
     StudentError,
 )
+from .sending import dumps_for_kernel
 
 _KERNEL_SOURCE = Path(kernel_side.__file__).read_text()
 # One execute request starts the kernel's side; it then serves every call over a socket.
@@ -43,23 +43,6 @@ _SERVE_CODE = (
     "finally:\n"
     "    del __course_bridge\n"
 )
-
-
-def dumps_for_kernel(value, by_value=()) -> bytes:
-    """Pickle for the kernel; ``reference`` and the ``by_value`` modules (a grader's own
-    module, for its drivers) go by value: they cannot be imported in the sandbox."""
-    import cloudpickle
-
-    import reference
-
-    modules = {reference, *by_value}
-    for module in modules:
-        cloudpickle.register_pickle_by_value(module)
-    try:
-        return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        for module in modules:
-            cloudpickle.unregister_pickle_by_value(module)
 
 
 def driver_module(driver):

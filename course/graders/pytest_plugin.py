@@ -16,7 +16,7 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from ..bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError
+from ..bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError, declared
 
 settings.register_profile(
     "grading",
@@ -88,6 +88,14 @@ def student(request):
                     sandbox_uid=opt("--kernel-uid"))
     yield Student(bridge)
     bridge.close()
+
+
+@pytest.fixture(autouse=True)
+def declared_reference(request):
+    """A grader may send into the kernel only the reference code its file declares in
+    SENDS (the files run in an order where those names are already graded)."""
+    with declared(getattr(request.module, "SENDS", ())):
+        yield
 
 
 def _first_line(text: str | None) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..layout import PACKAGE_PATH, ROOT, Course, module_call
 from ..runner.zygote import request
+from .order import grading_order
 
 # Imported by the graders' process only (pytest, hypothesis): named, not imported, here.
 PLUGIN = f"{__package__}.pytest_plugin"
@@ -29,8 +30,10 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
         root: Path = ROOT) -> list[dict]:
     """Run the graders of ``grade_ids`` in a subprocess; return their records."""
     course = Course(root)
-    files = [str(course.grader_file(lab, g)) for g in grade_ids
-             if course.grader_file(lab, g).exists()]
+    # Each name's own checks run before any file sends its reference into the kernel.
+    files = [str(p) for p in grading_order(
+        [course.grader_file(lab, g) for g in grade_ids if course.grader_file(lab, g).exists()],
+        required=False)]
     if not files:
         return []
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder

@@ -21,11 +21,13 @@ so the labs' checks run side by side while each lab trains its cached models onc
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 
 import pytest
+from reference_thief import make_thief
 
 from course.authoring.selfcheck import lab_fixtures
 from course.graders.harness import (
@@ -38,6 +40,7 @@ from course.graders.harness import (
     notebook_cells,
     solution_sources,
 )
+from course.graders.order import grading_order, read_declaration
 from course.layout import Course
 
 LABS = Course().labs()
@@ -69,6 +72,18 @@ class Lab:
         """{failed property: message} of one cell's graders on the namespace ``ns``."""
         return failures(self.graders.run_cell(FakeStudent(ns), grade_id,
                                               profile_name=profile, **options))
+
+
+def released_definitions(lab: Lab) -> list[str]:
+    """The lab's solution cells as released (solutions cleared): each wrapped so that a
+    cell raising NotImplementedError at definition time leaves its names undefined."""
+    release = json.loads(Course().release_notebook(lab.name).read_text())["cells"]
+    sources = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in release
+               if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {})
+               .get("solution")}
+    wanted = getattr(lab.data, "DEFINITIONS", sources)
+    return [f"try:\n    exec({sources[c]!r})\nexcept NotImplementedError:\n    pass\n"
+            for c in wanted if c in sources]
 
 
 _LOADED: dict[str, Lab] = {}
@@ -107,6 +122,41 @@ class Contract:
     def test_every_autograded_cell_has_a_grader_file(self, lab):
         lab.graders.check_files(lab.grade_ids)
         assert set(lab.data.CELL_OF.values()) <= set(lab.grade_ids)
+
+    def test_grader_files_declare_what_they_grade_and_send(self, lab):
+        """GRADES names the cell's own functions (CELL_OF); SENDS is checked at every call
+        by the bridge (test_reference_passes fails on an undeclared send)."""
+        for grade_id in lab.grade_ids:
+            declaration = read_declaration(lab.graders.folder / f"test_{grade_id}.py")
+            own = {name for name, cell in lab.data.CELL_OF.items() if cell == grade_id}
+            assert set(declaration.grades) == own, grade_id
+
+    def test_every_name_is_graded_before_its_reference_is_sent(self, lab):
+        graded_somewhere = {n for n, c in lab.data.CELL_OF.items() if c in lab.grade_ids}
+        graded: set[str] = set()
+        for path in grading_order(lab.graders.folder.glob("test_*.py")):
+            declaration = read_declaration(path)
+            early = (set(declaration.sends) & graded_somewhere) - graded
+            assert not early, f"{path.name} sends {sorted(early)} before they are graded"
+            graded |= set(declaration.grades)
+
+    def test_a_thief_of_reference_code_scores_no_more_than_a_blank_notebook(self, lab):
+        """The blank release, and the same blank release whose functions keep whatever
+        reference code the graders send and answer with it, graded cell after cell in the
+        grading order on one namespace each (as in one kernel)."""
+        blank = namespace(lab.data.PREAMBLE, *released_definitions(lab))
+        thief = make_thief(namespace(lab.data.PREAMBLE, *released_definitions(lab)),
+                           set(lab.data.CELL_OF))
+        gained = {}
+        for path in grading_order(lab.graders.folder.glob("test_*.py")):
+            grade_id = path.stem[len("test_"):]
+            scores = [len(lab.graders.run_cell(FakeStudent(ns), grade_id,
+                                               profile_name="grading-quick"))
+                      - len(lab.run(ns, grade_id)) for ns in (blank, thief)]
+            if scores[1] > scores[0]:
+                gained[grade_id] = scores
+        assert not gained, f"passed properties (blank, thief): {gained}; " \
+                           f"stolen: {sorted(thief['__stolen__'])}"
 
     def test_property_docstrings_are_written_for_students(self, lab):
         for grade_id in lab.grade_ids:

@@ -41,6 +41,9 @@ GRADERS = {
     "test_correct_add.py": '''
 from hypothesis import given, strategies as st
 
+GRADES = ("add",)
+SENDS = ()
+
 
 @given(st.integers(-1000, 1000), st.integers(-1000, 1000))
 def test_sum(student, a, b):
@@ -59,6 +62,8 @@ import numpy as np
 from hypothesis import given, strategies as st
 from hypothesis.extra.numpy import arrays
 
+GRADES = ("scale",)
+SENDS = ()
 
 @given(arrays(np.float64, st.integers(0, 6), elements=st.floats(-1e3, 1e3)), st.integers(-5, 5))
 def test_scale(student, x, k):

@@ -12,6 +12,9 @@ from course.graders.compare import expect_columns, expect_frame
 
 from .cases import labelled_cases, trained_subset
 
+GRADES = ("calculate_activation_matrix",)
+SENDS = ("get_average_activations", "get_hidden_activations", "get_layer_output")
+
 PATCH = {"get_average_activations": ref.get_average_activations,
          "get_layer_output": ref.get_layer_output}
 KEYS = ["label", "neuron"]

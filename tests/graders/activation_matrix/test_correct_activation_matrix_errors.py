@@ -11,6 +11,9 @@ from course.graders.compare import expect_columns, expect_frame
 
 from .cases import error_cases, trained_subset
 
+GRADES = ("calculate_activation_matrix_errors",)
+SENDS = ("get_average_activations", "get_hidden_activations", "get_layer_output")
+
 PATCH = {"get_average_activations": ref.get_average_activations,
          "get_layer_output": ref.get_layer_output}
 KEYS = ["true_label", "predicted_label", "neuron"]

@@ -13,6 +13,9 @@ from course.graders.compare import as_chart, expect_chart
 
 from .cases import activation_frames, trained_subset
 
+GRADES = ("all_neuron_activation_matrices",)
+SENDS = ("filter_activations", "get_top_neurons", "neuron_activation_matrix", "tooltips")
+
 PATCH = {"neuron_activation_matrix": charts.neuron_activation_matrix,
          "get_top_neurons": ref.get_top_neurons, "filter_activations": ref.filter_activations}
 HEATMAP = ("x", "y", "color")

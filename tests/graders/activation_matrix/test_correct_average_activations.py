@@ -12,6 +12,9 @@ from course.graders.compare import as_array, expect_array
 
 from .cases import model_cases, trained_subset
 
+GRADES = ("get_average_activations",)
+SENDS = ("get_layer_output",)
+
 PATCH = {"get_layer_output": ref.get_layer_output}
 # Means of the same numbers summed in another order agree to a few ulps.
 TOL = {"rtol": 1e-9, "atol": 1e-12}

@@ -14,6 +14,9 @@ from course.graders.compare import expect_chart, expect_columns, expect_frame, e
 
 from .cases import trained_case
 
+GRADES = ("confusion_matrix_chart", "confusion_matrix_frame")
+SENDS = ()
+
 KEYS = ["true_label", "predicted_label"]
 HEATMAP = ("x", "y", "color")
 

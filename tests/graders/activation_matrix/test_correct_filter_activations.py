@@ -11,6 +11,9 @@ from course.graders.compare import expect_frame
 
 from .cases import activation_frames, error_frames, trained_subset
 
+GRADES = ("filter_activations",)
+SENDS = ()
+
 KEYS = ["label", "neuron"]
 ERROR_KEYS = ["true_label", "predicted_label", "neuron"]
 

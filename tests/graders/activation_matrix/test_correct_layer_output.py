@@ -8,6 +8,9 @@ from course.graders.compare import expect_array
 
 from .cases import model_cases, trained_subset
 
+GRADES = ("get_layer_output",)
+SENDS = ()
+
 # Hidden layers: a hand-written logistic (1 / (1 + exp(-z))) differs from sklearn's
 # expit by an ulp or two; anything wrong is off by far more than this.
 HIDDEN = {"rtol": 1e-9, "atol": 1e-12}

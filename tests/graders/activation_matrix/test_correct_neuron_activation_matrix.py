@@ -14,6 +14,9 @@ from course.graders.compare import expect_chart, expect_tooltip
 
 from .cases import activation_frames, trained_subset
 
+GRADES = ("neuron_activation_matrix",)
+SENDS = ("filter_activations", "get_top_neurons")
+
 PATCH = {"get_top_neurons": ref.get_top_neurons, "filter_activations": ref.filter_activations}
 HEATMAP = ("x", "y", "color")
 

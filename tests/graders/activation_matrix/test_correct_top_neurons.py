@@ -12,6 +12,9 @@ from course.graders.compare import expect_list
 
 from .cases import activation_frames, trained_subset
 
+GRADES = ("get_top_neurons",)
+SENDS = ()
+
 
 def _n_neurons(frame):
     return int(frame["neuron"].nunique())

@@ -21,6 +21,9 @@ from .cases import (
     trained_mlp,
 )
 
+GRADES = ("maximize_each_digit",)
+SENDS = ("MLP", "Optimize_NN_Input", "freeze")
+
 PATCH = {"Optimize_NN_Input": ref.Optimize_NN_Input}
 # One image at a time against a batch of ten: float32 rounding of the batched products.
 TOL = {"rtol": 1e-4, "atol": 1e-5}

@@ -22,6 +22,9 @@ from .cases import (
     trained_lenet,
 )
 
+GRADES = ("LeNet5",)
+SENDS = ()
+
 N_PARAMETERS = 44_426
 SHAPES = sorted(tuple(p.shape) for p in LeNet5().parameters())
 # float32 convolutions of the same weights summed in another order: a few ulps apart.

@@ -22,6 +22,9 @@ from .cases import (
     trained_mlp,
 )
 
+GRADES = ("MLP",)
+SENDS = ()
+
 N_PARAMETERS = 242_762
 WEIGHTS = [(256, 784), (128, 256), (64, 128), (10, 64)]
 # float32 products of the same weights summed in another order: a few ulps apart.

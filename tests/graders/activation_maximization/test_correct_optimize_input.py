@@ -26,6 +26,9 @@ from .cases import (
     trained_mlp,
 )
 
+GRADES = ("Optimize_NN_Input",)
+SENDS = ("MLP",)
+
 # Float32 arithmetic: an equivalent loss expression (for example (a - b) ** 2 instead of
 # MSELoss) changes the last bits; over 30 Adam steps the paths stay within these bounds.
 LOSS_TOL = {"rtol": 1e-4, "atol": 1e-6}

@@ -22,6 +22,9 @@ from .cases import (
     trained_mlp,
 )
 
+GRADES = ("output_probabilities",)
+SENDS = ("LeNet5", "MLP", "Optimize_NN_Input", "freeze")
+
 # exp of float32 log-probabilities: the same up to a few ulps however it is computed.
 TOL = {"rtol": 1e-5, "atol": 1e-7}
 

@@ -28,6 +28,9 @@ from .cases import (
     training_cases,
 )
 
+GRADES = ("accuracy", "train_model")
+SENDS = ("MLP",)
+
 # Same float32 arithmetic in the same order; a different but equivalent loss expression
 # (for example cross-entropy of log-probabilities) changes the last bits only.
 LOSS_TOL = {"rtol": 1e-4, "atol": 1e-6}

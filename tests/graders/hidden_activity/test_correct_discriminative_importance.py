@@ -11,6 +11,9 @@ from course.graders.compare import expect_array
 
 from .cases import labelled_activations, last_layer
 
+GRADES = ("discriminative_importance",)
+SENDS = ()
+
 TOL = {"rtol": 1e-12, "atol": 1e-15}
 # Fitting forests takes a moment: fewer examples for the properties that fit many of them.
 FEW = settings(max_examples=4)

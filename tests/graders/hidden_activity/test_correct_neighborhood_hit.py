@@ -13,6 +13,9 @@ from course.graders.compare import expect_array
 
 from .cases import clouds, last_layer, last_layer_map
 
+GRADES = ("neighborhood_hit",)
+SENDS = ()
+
 # The same fraction summed in another order: a few ulps at most.
 TOL = {"rtol": 0.0, "atol": 1e-12}
 

@@ -12,6 +12,9 @@ from course.graders.compare import expect_array
 
 from .cases import activation_matrices, last_layer
 
+GRADES = ("neuron_dissimilarity",)
+SENDS = ()
+
 TOL = {"rtol": 0.0, "atol": 1e-9}
 
 

@@ -13,6 +13,9 @@ from course.graders.compare import expect_chart, expect_tooltip
 
 from .cases import last_layer, neuron_maps
 
+GRADES = ("neuron_projection_chart",)
+SENDS = ()
+
 SCATTER = ("x", "y", "color")
 
 

@@ -15,6 +15,9 @@ from course.graders.compare import as_array
 
 from .cases import clustered_activations, last_layer, last_layer_map
 
+GRADES = ("project",)
+SENDS = ()
+
 FEW = settings(max_examples=3)
 ITER = 250
 # Two good t-SNE runs of the same data (other rounding, other PCA) differ by a few hits.

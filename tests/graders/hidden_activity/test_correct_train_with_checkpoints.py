@@ -16,6 +16,9 @@ from course.graders.compare import describe
 
 from .cases import train_cases, trained
 
+GRADES = ("train_with_checkpoints",)
+SENDS = ()
+
 WHAT = "train_with_checkpoints(model, X, y, epochs, lr, batch_size, seed)"
 
 

@@ -14,6 +14,9 @@ from course.graders.compare import as_floats, expect_array
 
 from .cases import float_arrays, huge_arrays, split_arrays
 
+GRADES = ("arctan", "linear", "relu", "sigmoid")
+SENDS = ()
+
 # A sigmoid written with exp(x) / (1 + exp(x)), tanh or expit agrees with the reference to a
 # few ulps; below about -35 (values under 1e-15, where e.g. clipping x to [-500, 500] or a
 # tanh form differ) only absolutely: no probability is wrong by 1e-15.

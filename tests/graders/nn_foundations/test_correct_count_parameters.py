@@ -19,6 +19,9 @@ from .cases import (
     trained_logistic_net,
 )
 
+GRADES = ("count_parameters",)
+SENDS = ("HiddenLayerNet", "LogisticRegressionNet")
+
 
 def expect_count(student, model, text):
     got = student.count_parameters(model)
@@ -61,7 +64,7 @@ def test_buffers_and_shared_layers(student, case):
 
 @given(n_hidden=st.integers(1, 100))
 def test_the_lab_networks(student, n_hidden):
-    """The reference LogisticRegressionNet (7,850) and HiddenLayerNet(n) (795 n + 10)."""
+    """The lab's networks: LogisticRegressionNet() has 7,850, HiddenLayerNet(n) 795 n + 10."""
     with seeded(0):
         expect_count(student, ref.LogisticRegressionNet(), "LogisticRegressionNet()")
         expect_count(student, ref.HiddenLayerNet(n_hidden), f"HiddenLayerNet({n_hidden})")

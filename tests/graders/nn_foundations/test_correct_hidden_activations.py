@@ -1,8 +1,9 @@
 """Hidden grader of hidden_activations(model, image) and class_evidence(model, image).
 
 The models are the reference HiddenLayerNet (attributes ``hidden`` and ``output``), built
-here; ``class_evidence`` gets the reference ``hidden_activations`` patched in, so a mistake
-in one function costs only its own properties.
+here. Both functions are one exercise: ``class_evidence`` runs with the student's own
+``hidden_activations`` (patching in the reference would hand it to the student's code
+while this file's checks of it still run).
 """
 
 import torch
@@ -17,7 +18,9 @@ from .cases import (
     trained_hidden_net,
 )
 
-PATCH = {"hidden_activations": ref.hidden_activations}
+GRADES = ("class_evidence", "hidden_activations")
+SENDS = ("HiddenLayerNet",)
+
 # float32 dot products of 784 terms in whatever order torch picks.
 F32 = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -28,7 +31,7 @@ def activations(student, net, image, what):
 
 
 def evidence(student, net, image, what):
-    got = as_floats(student.class_evidence(net, image, _patch=PATCH), what, scalar=True)
+    got = as_floats(student.class_evidence(net, image), what, scalar=True)
     expected = ref.class_evidence(net, image).double().numpy()
     if got.shape == expected.T.shape and got.shape != expected.shape:
         raise AssertionError(f"{what}: expected shape {expected.shape} (classes x hidden "

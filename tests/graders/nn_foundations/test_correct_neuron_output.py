@@ -14,6 +14,9 @@ from course.graders.compare import as_floats, expect_array
 
 from .cases import trained_one_vs_eight
 
+GRADES = ("neuron_output", "weighted_inputs")
+SENDS = ("arctan", "linear", "relu", "sigmoid")
+
 # x @ w may sum in another order than the reference: a few ulps of the largest term.
 DOT = {"rtol": 1e-9, "atol": 1e-9}
 ACTIVATIONS = st.sampled_from(sorted(ref.ACTIVATIONS))

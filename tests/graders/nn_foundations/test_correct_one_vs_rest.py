@@ -14,6 +14,9 @@ from .cases import (
     trained_hidden_net,
 )
 
+GRADES = ("digit_vs_rest_means", "weight_images")
+SENDS = ("class_mean_images", "select_classes", "weight_image")
+
 # Functions of Exercises 3 and 4 a solution may call: the reference's stand in for them.
 PATCH = {"weight_image": ref.weight_image, "class_mean_images": ref.class_mean_images,
          "select_classes": ref.select_classes}
