@@ -27,7 +27,7 @@ from .cases import (
 )
 
 GRADES = ("Optimize_NN_Input",)
-SENDS = ("MLP",)
+SENDS = ("LeNet5", "MLP")
 
 # Float32 arithmetic: an equivalent loss expression (for example (a - b) ** 2 instead of
 # MSELoss) changes the last bits; over 30 Adam steps the paths stay within these bounds.

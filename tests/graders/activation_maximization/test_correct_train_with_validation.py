@@ -28,7 +28,7 @@ from .cases import (
     training_cases,
 )
 
-GRADES = ("accuracy", "train_model")
+GRADES = ("loader_accuracy", "train_with_validation")
 SENDS = ("MLP",)
 
 # Same float32 arithmetic in the same order; a different but equivalent loss expression
