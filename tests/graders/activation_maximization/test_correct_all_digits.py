@@ -86,7 +86,7 @@ def test_row_k_is_optimized_for_digit_k(student, case):
 
 
 def test_trained_mnist(student):
-    """Trained MLP, 30 steps toward 0.9 from N(0, 0.01^2): the reference images, digit k on top."""
+    """Trained MLP, 30 steps toward 0.9 from N(0, 0.01^2): row k optimized for digit k, k on top."""
     torch.manual_seed(0)
     img0 = torch.randn(1, 784) * 0.01
     got = each_digit(student, trained_mlp(), img0, 1e-2, 0.9, 30)

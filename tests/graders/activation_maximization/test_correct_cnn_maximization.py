@@ -153,7 +153,7 @@ def test_same_path_as_the_reference(student, case):
 @given(seed=st.integers(0, 2**16), sgd_iter=st.integers(1, 4),
        true_prob=st.sampled_from((0.9, 0.99)))
 def test_lenet_image_input(student, seed, sgd_iter, true_prob):
-    """On LeNet-5 from img0 [1, 1, 28, 28]: the reference's images and losses."""
+    """On LeNet-5 from img0 [1, 1, 28, 28]: the expected images and losses, step by step."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         img0 = torch.randn(*SHAPE) * 0.01
@@ -166,7 +166,7 @@ def test_lenet_image_input(student, seed, sgd_iter, true_prob):
 
 
 def test_trained_mnist(student):
-    """Trained LeNet-5, 100 steps toward 0.99 from N(0, 0.01^2): the reference's images."""
+    """Trained LeNet-5, 100 steps toward 0.99 from N(0, 0.01^2): expected images, k classified k."""
     torch.manual_seed(0)
     img0 = torch.randn(*SHAPE) * 0.01
     got = run(student, trained_lenet(), img0, 1e-2, 0.99, 100)

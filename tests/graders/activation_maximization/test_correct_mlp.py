@@ -155,7 +155,7 @@ def test_dropout_after_each_hidden_layer(student, n, seed, dropout):
 
 
 def test_trained_mnist(student):
-    """With the weights of a trained MLP, 200 test digits get the reference's log-probabilities."""
+    """With the weights of a trained MLP, 200 test digits get the expected log-probabilities."""
     X = split_tensors()["test"][0][:200]
     reference = trained_mlp()
     weights = [p.detach() for p in reference.parameters()]

@@ -81,7 +81,7 @@ def test_image_shaped_input(student, seed, category):
 
 
 def test_trained_mnist(student):
-    """Trained MLP steered 30 steps toward P(3) = 0.9: the reference's probabilities, 3 on top."""
+    """Trained MLP steered 30 steps toward P(3) = 0.9: the expected probabilities, 3 on top."""
     torch.manual_seed(0)
     opt = Optimize_NN_Input(trained_mlp(), 1e-2, torch.randn(1, 784) * 0.01)
     before = probabilities(student, opt, "output_probabilities before optimizing")
