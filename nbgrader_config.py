@@ -23,6 +23,7 @@ sys.path.insert(0, HERE)  # the `course` package, also when it is not pip-instal
 
 from course.nbgrader_plugin.executor import SandboxedExecute  # noqa: E402
 from course.nbgrader_plugin.sanitize import DropEmptyGraderMetadata  # noqa: E402
+from course.nbgrader_plugin.zipcollect import SafeExtractor, TopLevelCollector  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -72,3 +73,14 @@ c.Sandbox.threads = 1
 # Feedback: keep long outputs of students' cells from bloating the autograded notebooks.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+
+# zip_collect (also run by `course grade --zip`): the student id and attempt time come from
+# each top-level entry's name only (LAB_STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_FILE unless
+# FileNameCollectorPlugin.named_regexp says otherwise), the newest attempt is collected, bad
+# entries are skipped and reported (downloaded/LAB/collect_report.json), files come out 0644
+# and folders 0755, and decompressed sizes are capped while streaming.
+c.ZipCollectApp.extractor_plugin = SafeExtractor
+c.ZipCollectApp.collector_plugin = TopLevelCollector
+c.SafeExtractor.max_member_bytes = 64 * 1024**2
+c.SafeExtractor.max_student_bytes = 200 * 1024**2  # as course grade's cap per submission
+c.SafeExtractor.max_total_bytes = 4 * 1024**3

@@ -42,6 +42,11 @@ def cmd_grade(args) -> int:
     run = grade(args.lab, root=args.course, workers=args.workers, scheduler=args.scheduler,
                 students=args.student, force=args.force, timeout=args.timeout,
                 zip_path=args.zip)
+    for entry in run.collect_skipped:
+        print(f"  NOT COLLECTED {entry['entry'][:200]!r}: {entry['reason']}")
+    if run.collect_skipped:
+        print(f"  (zip entries not collected: {len(run.collect_skipped)}, listed in "
+              f"downloaded/{args.lab}/collect_report.json)")
     print(f"{args.lab}: graded {len(run.graded)}, skipped {len(run.skipped)} (already graded), "
           f"failed {len(run.failed)} in {run.seconds:.0f} s")
     for student, failure in sorted(run.failed.items()):
@@ -81,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="grade again what is already graded")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission")
     p.add_argument("--zip", type=Path, default=None,
-                   help="zip of submissions for nbgrader zip_collect: files named "
-                   "[LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK.ipynb (unless the "
-                   "config sets FileNameCollectorPlugin.named_regexp)")
+                   help="zip of submissions (an LMS export) for nbgrader zip_collect: "
+                   "top-level entries named [LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK"
+                   ".ipynb (unless the config sets FileNameCollectorPlugin.named_regexp); "
+                   "each student's newest attempt is collected, bad entries are reported")
     p.add_argument("--course", type=Path, default=ROOT, help="course folder (default: here)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("report", help="reports/LAB/index.html (charts) and grades.csv")

@@ -17,9 +17,14 @@ driver nor the scheduler holds a whole class of submissions or results in memory
 
 Input: ``submitted/<student>/<LAB>/`` (nbgrader's default layout; other
 ``directory_structure`` settings are not supported), or a zip that ``collect_zip`` hands to
-the real ``nbgrader zip_collect``: files (at any depth, nested zips too) named as in
-nbgrader's documentation, ``[LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK.ipynb``,
-unless the course config sets its own ``FileNameCollectorPlugin.named_regexp``.
+the real ``nbgrader zip_collect`` with the course's safe plugins
+(course/nbgrader_plugin/zipcollect.py): top-level entries named as in nbgrader's
+documentation, ``[LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK.ipynb`` (unless the
+course config sets its own ``FileNameCollectorPlugin.named_regexp``), the newest attempt of
+each student; entries it skips are in ``Run.collect_skipped``.
+
+Submitted files are checked by size (``lstat``) before any is read, and links in
+``submitted/`` are never followed (course/runner/files.py).
 """
 
 from __future__ import annotations
@@ -39,15 +44,11 @@ from sqlalchemy import text
 
 from ..layout import ROOT, Course
 from . import worker as gw
-from .files import digest, read_tree
+from .files import MAX_SUBMISSION_BYTES, Unreadable, digest, read_tree
 from .nbgrader_cmd import nbgrader, nbgrader_env
 from .recording import LOG_TABLE, is_complete, record
 
-MAX_SUBMISSION_BYTES = 200 * 1024**2  # larger submissions are refused, not shipped around
-# Used by --zip when the course config sets no FileNameCollectorPlugin.named_regexp: files
-# named [LAB_]STUDENT_attempt_YYYY-MM-DD-HH-MM-SS_NOTEBOOK.ipynb, nbgrader's documented example.
-ZIP_REGEXP = (r".*/(?:{lab}_)?(?P<student_id>[^/]+?)_attempt_(?P<timestamp>[0-9\-]+)_"
-              r"(?P<file_id>[^/]+)")
+PLUGINS = "course.nbgrader_plugin.zipcollect"
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Run:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, dict] = field(default_factory=dict)  # student -> failure record
     seconds: float = 0.0
+    collect_skipped: list[dict] = field(default_factory=list)  # --zip entries not collected
 
 
 def course_settings(root: Path) -> dict:
@@ -68,21 +70,25 @@ def course_settings(root: Path) -> dict:
             "{nbgrader_step}/{student_id}/{assignment_id}":
         raise RuntimeError("course grade supports nbgrader's default directory_structure only")
     return {"course_id": cd.get("course_id", ""),
-            "db_url": cd.get("db_url") or f"sqlite:///{Course(root).gradebook}",
-            "named_regexp": cfg.get("FileNameCollectorPlugin", {}).get("named_regexp")}
+            "db_url": cd.get("db_url") or f"sqlite:///{Course(root).gradebook}"}
 
 
-def collect_zip(lab: str, archive: Path, root: Path, settings: dict) -> None:
-    """Put a zip of submissions into ``submitted/`` with the real ``nbgrader zip_collect``."""
-    import re
+def collect_zip(lab: str, archive: Path, root: Path) -> list[dict]:
+    """Put a zip of submissions into ``submitted/`` with the real ``nbgrader zip_collect``
+    and the safe plugins (whatever the course config says); the entries it skipped."""
+    import json
 
-    folder = Course(root).downloaded(lab) / "archive"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(archive, folder / Path(archive).name)
-    args = ["zip_collect", lab, "--force"]
-    if not settings["named_regexp"]:
-        args.append(f"--FileNameCollectorPlugin.named_regexp={ZIP_REGEXP.format(lab=re.escape(lab))}")
-    nbgrader(root, *args)
+    from ..nbgrader_plugin.zipcollect import REPORT
+
+    downloaded = Course(root).downloaded(lab)
+    (downloaded / "archive").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(archive, downloaded / "archive" / Path(archive).name)
+    (downloaded / REPORT).unlink(missing_ok=True)
+    nbgrader(root, "zip_collect", lab, "--force",
+             f"--ZipCollectApp.extractor_plugin={PLUGINS}.SafeExtractor",
+             f"--ZipCollectApp.collector_plugin={PLUGINS}.TopLevelCollector")
+    report = json.loads((downloaded / REPORT).read_text())
+    return report["skipped"]
 
 
 def _gradebook(settings: dict):
@@ -117,9 +123,17 @@ def _start_pool(workers: int, folder: Path):
     return pool
 
 
+def _read_submission(root: Path, student: str, lab: str) -> dict:
+    """``submitted/<student>/<lab>/`` as data: `Unreadable` if it is reached through a link
+    or holds more than MAX_SUBMISSION_BYTES (sizes by lstat, before anything is read)."""
+    if Course(root).submitted_root.joinpath(student).is_symlink():
+        raise Unreadable(f"submitted/{student} is a link")
+    return read_tree(Course(root).submitted(student, lab), MAX_SUBMISSION_BYTES)
+
+
 def _load(task: dict, root: Path, lab: str, digests: dict) -> dict:
     """The task with its files, read now (only a bounded number of tasks are in flight)."""
-    files = read_tree(Course(root).submitted(task["student"], lab))
+    files = _read_submission(root, task["student"], lab)
     digests[task["student"]] = digest(files)  # what is graded is what gets marked
     return dict(task, files=files)
 
@@ -133,7 +147,10 @@ def _stream(tasks: list[dict], submit, wait_any, in_flight: int) -> Iterator[dic
     pending, queue = {}, iter(tasks)
     while True:
         while len(pending) < in_flight and (task := next(queue, None)) is not None:
-            pending[submit(task)] = task
+            try:
+                pending[submit(task)] = task
+            except (Unreadable, OSError) as error:  # changed since it was planned
+                yield gw.failure(task, "refused", f"submission not read: {error}")
         if not pending:
             return
         for future in wait_any(list(pending)):
@@ -195,22 +212,21 @@ def _plan(lab: str, root: Path, settings: dict, found: list[str], force: bool,
         gb.db.commit()
         notebooks = [nb.name for nb in gb.find_assignment(lab).notebooks]
         for student in found:
-            files = read_tree(Course(root).submitted(student, lab))
-            digests[student] = digest(files)
-            if not force and is_complete(gb, root, lab, student, digests[student], notebooks):
-                run.skipped.append(student)
-                continue
             try:
                 ext = gb.find_submission(lab, student).extension
             except MissingEntry:
                 ext = None
             task = {"student": student, "timeout": timeout,
                     "extension": ext.total_seconds() if ext else None}
-            if sum(len(data) for data, _ in files.values()) > MAX_SUBMISSION_BYTES:
-                run.failed[student] = gw.failure(task, "refused", "submission larger than "
-                                                 f"{MAX_SUBMISSION_BYTES // 1024**2} MB")
-            else:
-                tasks.append(task)
+            try:
+                digests[student] = digest(_read_submission(root, student, lab))
+            except (Unreadable, OSError) as error:
+                run.failed[student] = gw.failure(task, "refused", f"submission not read: {error}")
+                continue
+            if not force and is_complete(gb, root, lab, student, digests[student], notebooks):
+                run.skipped.append(student)
+                continue
+            tasks.append(task)
     return tasks, digests
 
 
@@ -222,10 +238,9 @@ def grade(lab: str, *, root: Path = ROOT, workers: int | None = None,
 
     start, root, run = time.monotonic(), Path(root).resolve(), Run()
     os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader's gradebook runs `alembic` by name
-    settings = None
+    settings = course_settings(root)
     if zip_path:
-        settings = course_settings(root)
-        collect_zip(lab, Path(zip_path), root, settings)
+        run.collect_skipped = collect_zip(lab, Path(zip_path), root)
     found = sorted(p.parent.name for p in Course(root).submitted_root.glob(f"*/{lab}")
                    if p.is_dir())
     for missing in sorted(set(students or []) - set(found)):
@@ -237,7 +252,6 @@ def grade(lab: str, *, root: Path = ROOT, workers: int | None = None,
     workers = max(1, min(workers or os.cpu_count() or 1, len(found)))
     pool = None if scheduler or not found else _start_pool(workers, folder)
     try:
-        settings = settings or course_settings(root)
         tasks, digests = _plan(lab, root, settings, found, force, timeout, run)
         if tasks:
             bundle = gw.make_bundle(lab, root, settings["db_url"])

@@ -41,7 +41,7 @@ from .. import nbgrader_plugin
 from ..graders import runner as graders_runner
 from ..layout import Course, module_call
 from . import zygote
-from .files import digest, read_tree, write_tree
+from .files import MAX_SUBMISSION_BYTES, Unreadable, digest, read_tree, write_tree
 from .nbgrader_cmd import nbgrader_env
 from .zygote import die_with_parent
 
@@ -230,7 +230,11 @@ def grade_one(task: dict, bundle: dict) -> dict:
             return failure(task, "error", f"nbgrader autograde failed (exit {code}):\n{output}",
                            time.monotonic() - start)
         result = json.loads(out.read_text())
-        result["files"] = read_tree(folder)
+        try:  # the submission plus nbgrader's outputs
+            result["files"] = read_tree(folder, 2 * MAX_SUBMISSION_BYTES)
+        except Unreadable as error:
+            return failure(task, "refused", f"autograded folder not read: {error}",
+                           time.monotonic() - start)
         result.update(student=student, ok=True, seconds=time.monotonic() - start,
                       worker=f"{socket.gethostname()}:{os.getpid()}")
         return result
