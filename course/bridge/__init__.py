@@ -7,6 +7,7 @@ trusted side (never unpickled; sizes and file types checked), ``sending`` the pi
 arguments, which sends only the reference code a grader file declares.
 """
 
+from .budget import DecodeBudget
 from .results import (
     BridgeError,
     CallTimeout,
@@ -15,6 +16,7 @@ from .results import (
     ResultReader,
     ResultRejected,
     StudentError,
+    TooLarge,
     Unsupported,
     VegaLite,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "ResultReader",
     "ResultRejected",
     "StudentError",
+    "TooLarge",
+    "DecodeBudget",
     "Unsupported",
     "VegaLite",
     "declared",

@@ -9,41 +9,25 @@ modules their class name, mode and tensors (`ModuleData`). Nothing is ever unpic
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import stat
 from dataclasses import dataclass
 
 import numpy as np
 
+from .budget import DecodeBudget, ResultBudget, TooLarge
+from .decoders import read_frame, read_json, read_npy
+from .errors import (  # noqa: F401 - re-exported: the bridge's errors live with its results
+    BridgeError,
+    CallTimeout,
+    KernelDead,
+    ResultRejected,
+    StudentError,
+)
+
 
 def _megabytes(value) -> str:
     return f"{value / 1e6:.1f}" if isinstance(value, int) else "?"
-
-
-class BridgeError(Exception):
-    """A call to the student's code did not give a usable result."""
-
-
-class StudentError(BridgeError):
-    """The student's function raised an exception."""
-
-    def __init__(self, name: str, error: str, message: str, trace: str = ""):
-        super().__init__(f"{name} raised {error}: {message}")
-        self.error, self.message, self.trace = error, message, trace
-
-
-class CallTimeout(BridgeError):
-    """The student's function did not return in time (it was interrupted)."""
-
-
-class KernelDead(BridgeError):
-    """The kernel died or stopped answering; no later call can succeed."""
-
-
-class ResultRejected(BridgeError):
-    """The result is too large or not in a format the bridge accepts."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +68,21 @@ class VegaLite:
 
 
 class ResultReader:
-    """Reads the files of one call folder (the descriptor ``dir_fd``) within ``max_bytes``."""
+    """Reads the files of one call folder (the descriptor ``dir_fd``) within ``max_bytes``
+    of files, and decodes them within ``max_bytes`` of memory, charged to the submission's
+    ``budget`` too (a fresh one when none is given)."""
 
-    def __init__(self, dir_fd: int, max_bytes: int):
+    def __init__(self, dir_fd: int, max_bytes: int, budget: DecodeBudget | None = None):
         self.dir_fd, self.max_bytes, self.budget = dir_fd, max_bytes, max_bytes
+        self.decoded = ResultBudget(budget or DecodeBudget(max_bytes, max_bytes))
+
+    def status(self) -> dict:
+        """The call's ``status.json``, within the budget."""
+        self.decoded.submission.check()
+        status = read_json(self.read("status.json"), self.decoded, "the result")
+        if not isinstance(status, dict) or "ok" not in status:
+            raise ResultRejected("the kernel wrote an unreadable status")
+        return status
 
     def read(self, name: str) -> bytes:
         """The bytes of the call folder's file ``name``, counted against the budget."""
@@ -102,53 +97,55 @@ class ResultReader:
             if not stat.S_ISREG(info.st_mode):
                 raise ResultRejected(f"result file {name} is not a regular file")
             if info.st_size > self.budget:
-                raise ResultRejected(
-                    f"the result is too large ({info.st_size / 1e6:.1f} MB; the limit is "
-                    f"{self.max_bytes / 1e6:.0f} MB)")
+                raise TooLarge(f"its files take {info.st_size / 1e6:.1f} MB; the limit is "
+                               f"{self.max_bytes / 1e6:.0f} MB")
             data = f.read(self.budget + 1)
         self.budget -= len(data)
         if self.budget < 0:
-            raise ResultRejected(f"the result is larger than {self.max_bytes / 1e6:.0f} MB")
+            raise TooLarge(f"its files take more than {self.max_bytes / 1e6:.0f} MB")
         return data
 
     def decode(self, node, depth: int = 0):
-        """The value a call's result tree (the JSON the kernel wrote) stands for."""
+        """The value a call's result tree (the JSON the kernel wrote) stands for; a
+        malformed tree is a `ResultRejected`, never another error."""
+        try:
+            return self._decode(node, depth)
+        except (KeyError, TypeError, IndexError, AttributeError, ValueError):
+            raise ResultRejected("malformed result") from None
+
+    def _decode(self, node, depth: int = 0):
         if depth > 50:
-            raise ResultRejected("the result is nested too deeply")
+            raise TooLarge("it is nested more than 50 levels deep")
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if not isinstance(node, dict):
             raise ResultRejected("malformed result")
         kind = node.get("$type")
         if kind in ("list", "tuple"):
-            items = [self.decode(v, depth + 1) for v in node.get("items", [])]
+            items = [self._decode(v, depth + 1) for v in node.get("items", [])]
             return items if kind == "list" else tuple(items)
         if kind == "dict":
             out = {}
             for pair in node.get("items", []):
-                key = self.decode(pair[0], depth + 1)
+                key = self._decode(pair[0], depth + 1)
                 try:
-                    out[key] = self.decode(pair[1], depth + 1)
+                    out[key] = self._decode(pair[1], depth + 1)
                 except TypeError as error:  # unhashable key
                     raise ResultRejected("a dict key is not hashable") from error
             return out
         if kind == "bigint":
-            return int(str(node["value"])[:400])
-        if kind == "npscalar":
-            dtype = np.dtype(str(node["dtype"]))
-            if dtype.kind not in "biufc":
-                raise ResultRejected("bad numpy scalar")
-            return dtype.type(self.decode(node["value"], depth + 1))
-        if kind == "ndarray":
-            data = self.read(node["file"])
             try:
-                return np.load(io.BytesIO(data), allow_pickle=False)
-            except ValueError as error:
-                raise ResultRejected(f"unreadable array: {error}") from error
+                return int(str(node["value"])[:400])
+            except ValueError:
+                raise ResultRejected("malformed result") from None
+        if kind == "npscalar":
+            return self._decode_scalar(node, depth)
+        if kind == "ndarray":
+            return read_npy(self.read(node["file"]), self.decoded)
         if kind in ("dataframe", "series", "index"):
             return self._decode_frame(node, kind, depth)
         if kind == "vegalite":
-            spec = json.loads(self.read(node["file"]))
+            spec = read_json(self.read(node["file"]), self.decoded, "the chart")
             if not isinstance(spec, dict):
                 raise ResultRejected("a chart spec must be a dict")
             return VegaLite(spec)
@@ -157,17 +154,25 @@ class ResultReader:
         if kind == "module":
             return self._decode_module(node, depth)
         if kind == "toolarge":  # the kernel's own early check; read() checks sizes regardless
-            raise ResultRejected(f"the result is too large (an array of "
-                                 f"{_megabytes(node.get('bytes'))} MB; the limit is "
-                                 f"{self.max_bytes / 1e6:.0f} MB)")
+            raise TooLarge(f"an array of {_megabytes(node.get('bytes'))} MB; the limit is "
+                           f"{self.max_bytes / 1e6:.0f} MB")
         if kind == "unsupported":
             return Unsupported(str(node.get("type"))[:200])
         raise ResultRejected(f"unknown result type {str(kind)[:50]!r}")
 
+    def _decode_scalar(self, node, depth):
+        try:
+            dtype = np.dtype(str(node["dtype"])[:20])
+            if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype:
+                raise ResultRejected("bad numpy scalar")
+            return dtype.type(self._decode(node["value"], depth + 1))
+        except (TypeError, ValueError, OverflowError):
+            raise ResultRejected("bad numpy scalar") from None
+
     def _decode_tensor(self, node, depth):
         import torch
 
-        array = self.decode(node.get("data"), depth + 1)
+        array = self._decode(node.get("data"), depth + 1)
         if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
             raise ResultRejected("malformed tensor")
         tensor = torch.from_numpy(np.array(array))
@@ -180,7 +185,7 @@ class ResultReader:
 
     def _decode_module(self, node, depth):
         def tensors(key):
-            value = self.decode(node.get(key), depth + 1)
+            value = self._decode(node.get(key), depth + 1)
             if not isinstance(value, dict):
                 raise ResultRejected("malformed module")
             return value
@@ -194,18 +199,12 @@ class ResultReader:
                           [(str(a)[:200], str(b)[:200], bool(c)) for a, b, c in modules[:10000]])
 
     def _decode_frame(self, node, kind, depth):
-        import pyarrow.parquet as pq
-
-        data = self.read(node["file"])
-        try:
-            frame = pq.read_table(io.BytesIO(data)).to_pandas()
-        except Exception as error:  # noqa: BLE001 - any malformed Parquet is rejected alike
-            raise ResultRejected(f"unreadable DataFrame: {error}") from error
+        frame = read_frame(self.read(node["file"]), self.decoded)
         names = list(node.get("index_names", []))
         if names:
             frame = frame.set_index(list(frame.columns[: len(names)]))
             frame.index.names = names
-        columns = [self.decode(c, depth + 1) for c in node.get("columns", [])]
+        columns = [self._decode(c, depth + 1) for c in node.get("columns", [])]
         if len(columns) != frame.shape[1]:
             raise ResultRejected("DataFrame columns do not match")
         frame.columns = columns

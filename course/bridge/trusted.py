@@ -23,12 +23,12 @@ from typing import NoReturn
 from jupyter_client.blocking.client import BlockingKernelClient
 
 from . import kernel_side
+from .budget import DecodeBudget
 from .results import (
     BridgeError,
     CallTimeout,
     KernelDead,
     ResultReader,
-    ResultRejected,
     StudentError,
 )
 from .sending import dumps_for_kernel
@@ -56,10 +56,13 @@ def driver_module(driver):
 
 class Bridge:
     def __init__(self, connection_file: str, shared_dir: str, *, call_timeout: float = 30,
-                 max_bytes: int = 64 * 1024**2, sandbox_uid: int = 0):
+                 max_bytes: int = 64 * 1024**2, sandbox_uid: int = 0,
+                 max_submission_bytes: int | None = None):
         self.shared = shared_dir
         self.call_timeout = call_timeout
         self.max_bytes = max_bytes
+        # What all results of this grading run may decode to, together (see budget.py).
+        self.budget = DecodeBudget(max_bytes, max_submission_bytes or 16 * max_bytes)
         self.uid = sandbox_uid
         self.dead: str | None = None
         self.hung: set[str] = set()  # functions that once ran out of time fail at once after
@@ -105,6 +108,7 @@ class Bridge:
             raise KernelDead(self.dead)
         if name in self.hung:
             raise CallTimeout(f"{name} did not return in time on an earlier call (interrupted)")
+        self.budget.check()  # spent: the rest of the submission's checks fail at once
         by_value = (driver_module(driver),) if driver is not None else ()
         dir_fd, call_dir = self._new_call_dir()
         try:
@@ -115,13 +119,12 @@ class Bridge:
                 f.write(payload)
             self._execute(os.path.basename(call_dir), name, call_dir,
                           timeout or self.call_timeout)
-            status = json.loads(ResultReader(dir_fd, self.max_bytes).read("status.json"))
-            if not isinstance(status, dict) or "ok" not in status:
-                raise ResultRejected("the kernel wrote an unreadable status")
+            reader = ResultReader(dir_fd, self.max_bytes, self.budget)
+            status = reader.status()
             if not status["ok"]:
                 raise StudentError(name, str(status.get("error")), str(status.get("message")),
                                    str(status.get("traceback", "")))
-            return ResultReader(dir_fd, self.max_bytes).decode(status.get("result"))
+            return reader.decode(status.get("result"))
         finally:
             os.close(dir_fd)
 

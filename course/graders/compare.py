@@ -2,7 +2,9 @@
 
 A message says what was checked, and shows a small expected-against-got; it never
 contains grader source. Values arrive from the student's kernel through the bridge, so
-they may be of any type: every helper checks the type first and says what it got.
+they may be of any type: every helper checks the type first and says what it got. They
+may also be large (up to the bridge's per-result limit): no helper turns a whole array
+into Python objects or builds per-item detail before the counts are known to match.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 LIMIT = 300
+SHOWN = 64  # items converted for a message: more than any message shows (reprlib: 12)
+MAX_DETAIL_ROWS = 100_000  # past this, a row mismatch is described by its counts only
 
 _repr = reprlib.Repr()
 _repr.maxlist = _repr.maxtuple = 12
@@ -68,7 +72,7 @@ def describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, pd.DataFrame):
-        return f"a DataFrame with columns {list(value.columns)[:10]} and {len(value)} rows"
+        return f"a DataFrame with columns {list(value.columns[:10])} and {len(value)} rows"
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"{type(value).__name__} {short(value, 80)}"
@@ -141,7 +145,7 @@ def expect_array(got, expected, *, what: str, rtol: float, atol: float) -> np.nd
         raise AssertionError(f"{what}: expected shape {expected.shape}, got {arr.shape}")
     ok = _close(arr.astype(np.float64), expected.astype(np.float64), rtol, atol)
     if not ok.all():
-        where = tuple(int(i) for i in np.argwhere(~ok)[0])
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmin(ok)), ok.shape))
         index = where if len(where) != 1 else where[0]
         message = (f"{what}: {int((~ok).sum())} of {ok.size} values differ; "
                    f"at index {index} expected {_num(expected[where])}, got {_num(arr[where])}")
@@ -161,12 +165,21 @@ def _as_int(value):
 
 def expect_list(got, expected, *, what: str) -> list:
     """``got`` (list, tuple or 1-D array/Series of integers) must equal ``expected`` in order."""
+    expected = [int(v) for v in expected]
     if isinstance(got, (pd.Series, pd.Index)):
         got = got.to_numpy()
     if isinstance(got, np.ndarray):
         if got.ndim != 1:
             raise AssertionError(f"{what}: expected a flat list of integers, got {describe(got)}")
-        got = got.tolist() if got.dtype.kind in "iu" else list(got)
+        if got.dtype.kind in "iu" and len(got) != len(expected):
+            # Integers, but not as many as expected: say so from a few of them.
+            raise AssertionError(f"{what}: expected {short(expected)}, got "
+                                 f"{short(got[:SHOWN].tolist())} ({len(expected)} items "
+                                 f"expected, {len(got)} got)")
+        if got.dtype.kind not in "iu" and len(got):  # its first item is not an integer
+            raise AssertionError(f"{what}: expected integers, got {short(got[0], 60)} (of type "
+                                 f"{type(got[0]).__name__}) in {short(list(got[:SHOWN]))}")
+        got = got.tolist()
     if not isinstance(got, (list, tuple)):
         raise AssertionError(f"{what}: expected a list of integers, got {describe(got)}")
     values = [_as_int(v) for v in got]
@@ -174,7 +187,6 @@ def expect_list(got, expected, *, what: str) -> list:
     if bad:
         raise AssertionError(f"{what}: expected integers, got {short(bad[0], 60)} "
                              f"(of type {type(bad[0]).__name__}) in {short(list(got))}")
-    expected = [int(v) for v in expected]
     if values != expected:
         detail = ""
         if len(values) != len(expected):
@@ -268,6 +280,8 @@ def expect_frame(got, expected: pd.DataFrame, *, what: str, keys, value_cols=(),
 
 
 def _key_tuples(frame, keys):
+    if len(frame) > MAX_DETAIL_ROWS:
+        return None
     try:
         columns = [frame[k].to_numpy(dtype=np.float64) for k in keys]
     except (TypeError, ValueError):

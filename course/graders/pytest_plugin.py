@@ -16,7 +16,16 @@ import traceback
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from ..bridge import Bridge, BridgeError, CallTimeout, KernelDead, StudentError, declared
+from ..bridge import (
+    Bridge,
+    BridgeError,
+    CallTimeout,
+    KernelDead,
+    StudentError,
+    TooLarge,
+    declared,
+)
+from .scrub import scrub
 
 settings.register_profile(
     "grading",
@@ -76,6 +85,7 @@ def pytest_addoption(parser):
     group.addoption("--kernel-uid", type=int, default=0)
     group.addoption("--call-timeout", type=float, default=30.0)
     group.addoption("--max-result-bytes", type=int, default=64 * 1024**2)
+    group.addoption("--max-submission-bytes", type=int, default=0)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +95,8 @@ def student(request):
         pytest.fail("graders need a kernel (run them through course.graders.runner)")
     bridge = Bridge(opt("--kernel-connection"), opt("--kernel-shared"),
                     call_timeout=opt("--call-timeout"), max_bytes=opt("--max-result-bytes"),
-                    sandbox_uid=opt("--kernel-uid"))
+                    sandbox_uid=opt("--kernel-uid"),
+                    max_submission_bytes=opt("--max-submission-bytes") or None)
     yield Student(bridge)
     bridge.close()
 
@@ -102,26 +113,80 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
-def student_message(error: BaseException) -> str:
-    """What a student reads about a failed property: no grader source, no paths."""
+FLAKY = ("Your function gave a different answer when it was called again with the same "
+         "input: the same input must always give the same answer (does it keep something "
+         "between calls, or use randomness?)")
+GRADER_ERROR = "the check could not be completed ({}): please tell your instructor"
+
+
+def _text(value, limit: int = 4000) -> str:
+    """``str(value)``, whatever its ``__str__`` does."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except BaseException:  # noqa: BLE001 - an exception that cannot even be printed
+        return "<unprintable>"
+    return text[:limit]
+
+
+def _is_flaky(error: BaseException) -> bool:
+    from hypothesis.errors import Flaky
+
+    return isinstance(error, Flaky)
+
+
+def _describe(error: BaseException, depth: int = 0) -> str:
+    """The message for ``error``, from parts that cannot hold grader source or paths: the
+    student's own error, the bridge's own texts, a grader's assertion message."""
+    if _is_flaky(error):
+        inner = getattr(error, "exceptions", ())
+        first = next((e for e in inner if not _is_flaky(e)), None) if depth < 5 else None
+        return FLAKY + (f"\nThe first time: {_describe(first, depth + 1)}" if first else "")
+    if isinstance(error, BaseExceptionGroup):
+        inner = error.exceptions
+        return _describe(inner[0], depth + 1) if inner and depth < 5 else GRADER_ERROR.format(
+            type(error).__name__)
     if isinstance(error, StudentError):
-        text = f"Your function raised {error.error}: {error.message}"
+        text = f"Your function raised {_text(error.error, 200)}: {_text(error.message)}"
         if error.trace:
-            text += f"\n(in your code)\n{error.trace}"
-    elif isinstance(error, (CallTimeout, KernelDead)):
-        text = str(error)
-    elif isinstance(error, BridgeError):
-        text = f"The result could not be read: {error}"
-    elif isinstance(error, AssertionError):
-        text = str(error) or "the check failed"
-    else:
-        text = f"{type(error).__name__}: {error}"
-    notes = [n for n in getattr(error, "__notes__", [])
-             if n.startswith(("Falsifying", "Failing test case"))]
-    if notes:
-        lines = notes[0].splitlines()[1:]  # drop "Failing test case: test_name("
-        lines = [ln for ln in lines if not ln.strip().startswith("student=")]
-        text += "\nCounterexample:\n" + "\n".join(lines[:-1] if lines[-1:] == [")"] else lines)
+            text += f"\n(in your code)\n{_text(error.trace)}"
+        return text
+    if isinstance(error, (CallTimeout, KernelDead, TooLarge)):
+        text = _text(error)
+        return text[:1].upper() + text[1:]
+    if isinstance(error, BridgeError):
+        return f"The result could not be read: {_text(error)}"
+    if isinstance(error, AssertionError):
+        return _text(error) or "the check failed"
+    # A grader's own error (or hypothesis'): its name and first line only.
+    return GRADER_ERROR.format(f"{type(error).__name__}: {_first_line(_text(error, 500))}")
+
+
+def _counterexample(error: BaseException) -> str:
+    """The falsifying example hypothesis noted, without the test's name or ``student``."""
+    notes = getattr(error, "__notes__", None)
+    if not isinstance(notes, list):
+        return ""
+    notes = [n for n in notes if isinstance(n, str)
+             and n.startswith(("Falsifying", "Failing test case"))]
+    if not notes:
+        return ""
+    lines = notes[0].splitlines()[1:]  # drop "Failing test case: test_name("
+    lines = [ln for ln in lines if not ln.strip().startswith("student=")]
+    return "\nCounterexample:\n" + "\n".join(lines[:-1] if lines[-1:] == [")"] else lines)
+
+
+def student_message(error: BaseException) -> str:
+    """What a student reads about a failed property: no grader source, no paths (built
+    from safe parts, then scrubbed as a last line of defence), whatever was raised."""
+    try:
+        text = _describe(error)
+        text += _counterexample(error)
+        if not _counterexample(error) and isinstance(error, BaseExceptionGroup):
+            text += next((_counterexample(e) for e in error.exceptions if _counterexample(e)),
+                         "")
+    except BaseException:  # noqa: BLE001 - never let a message take the run down
+        text = GRADER_ERROR.format("an error that could not be described")
+    text = scrub(text)
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE] + "\n... (shortened)"
     return text
@@ -140,7 +205,7 @@ class Recorder:
             grade_id = re.sub(r"^test_|\.py$", "", file)
             doc = getattr(getattr(item, "function", None), "__doc__", None)
             entry = {"grade_id": grade_id, "test": item.name,
-                     "property": _first_line(doc) or item.name.replace("_", " "),
+                     "property": scrub(_first_line(doc) or item.name.replace("_", " ")),
                      "passed": report.passed, "message": ""}
             if not report.passed and call.excinfo is not None:
                 entry["message"] = student_message(call.excinfo.value)

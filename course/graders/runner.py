@@ -27,7 +27,7 @@ PLUGIN = f"{__package__}.pytest_plugin"
 
 def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str],
         call_timeout: float, total_timeout: float, max_bytes: int,
-        root: Path = ROOT) -> list[dict]:
+        max_submission_bytes: int = 0, root: Path = ROOT) -> list[dict]:
     """Run the graders of ``grade_ids`` in a subprocess; return their records."""
     course = Course(root)
     # Each name's own checks run before any file sends its reference into the kernel.
@@ -39,7 +39,8 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
     out = Path(shared).parent / "grader-results.json"  # not in the shared (sandbox) folder
     args = ["--out", str(out), "--kernel-connection", connection, "--kernel-shared", shared,
             "--kernel-uid", str(uid), "--call-timeout", str(call_timeout),
-            "--max-result-bytes", str(max_bytes), "--rootdir", str(root), *files]
+            "--max-result-bytes", str(max_bytes),
+            "--max-submission-bytes", str(max_submission_bytes), "--rootdir", str(root), *files]
     path = os.pathsep.join(p for p in (PACKAGE_PATH, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
     code, output = _in_zygote(args, env, root, Path(shared).parent, total_timeout)

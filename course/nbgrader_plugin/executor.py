@@ -45,6 +45,9 @@ class SandboxedExecute(Execute):
     max_result_bytes = Integer(
         64 * 1024**2, help="Largest result a student function may return"
     ).tag(config=True)
+    max_submission_bytes = Integer(
+        1024**3, help="Memory all results of one notebook's graders may decode to, together"
+    ).tag(config=True)
     unsafe_no_sandbox = Bool(
         False, help="Run student code without the sandbox (UNSAFE; for machines without bwrap)"
     ).tag(config=True)
@@ -114,7 +117,7 @@ class SandboxedExecute(Execute):
                         lab, km.connection_file, workspace.shared, km.sandbox_uid,
                         grade_ids=with_graders, call_timeout=self.call_timeout,
                         total_timeout=self.grading_timeout, max_bytes=self.max_result_bytes,
-                        root=root)
+                        max_submission_bytes=self.max_submission_bytes, root=root)
                     self.log.info("hidden graders: %d properties in %.1f s", len(records),
                                   time.monotonic() - executed)
         finally:

@@ -3,19 +3,23 @@
 nbgrader scores a test cell 0 when it has an error or any stderr output, reads partial
 credit from a numeric ``execute_result``, and gives full marks otherwise. So every grade
 cell gets exactly two outputs, written here: the feedback on stdout, and the score.
+Every text from a record or an error is scrubbed of paths and grader file names on its
+way in (`course.graders.scrub`), whoever wrote it.
 """
 
 from __future__ import annotations
 
 from nbformat.v4 import new_output
 
+from ..graders.scrub import scrub
+
 
 def visible_result(cell) -> tuple[bool, str]:
     """Did the cell's own (visible) asserts pass when the notebook ran?"""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            name, value = out.get("ename", "Error"), str(out.get("evalue", ""))[:500]
-            return False, f"{name}: {value}" if value else name
+            name, value = str(out.get("ename", "Error"))[:100], str(out.get("evalue", ""))[:500]
+            return False, scrub(f"{name}: {value}" if value else name)
     if cell.get("execution_count") is None:
         return False, "the cell did not run"
     return True, ""
@@ -37,9 +41,9 @@ def score_cell(cell, records: list[dict]) -> tuple[float, float, str]:
         lines = [f"Visible tests: {state}",
                  f"Hidden checks: {passed} of {len(mine)} passed"]
         for r in mine:
-            lines.append(f"  [{'pass' if r['passed'] else 'FAIL'}] {r['property']}")
+            lines.append(f"  [{'pass' if r['passed'] else 'FAIL'}] {scrub(str(r['property']))}")
             if not r["passed"] and r.get("message"):
-                lines += ["        " + line for line in r["message"].splitlines()]
+                lines += ["        " + line for line in scrub(str(r["message"])).splitlines()]
     else:
         score = points if ok else 0.0
         lines = [f"Tests: {'passed' if ok else 'FAILED - ' + why}"]
