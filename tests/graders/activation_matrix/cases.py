@@ -82,6 +82,8 @@ def _inputs(rng, n_rows, n_features, kind):
         X = rng.random((n_rows, n_features))
         X[X < 0.3] = 0.0
         return X
+    if kind == "integers":  # like raw MNIST pixels, not scaled: integers 0-255
+        return rng.integers(0, 256, size=(n_rows, n_features), dtype=np.int64)
     return rng.normal(scale=2.0, size=(n_rows, n_features))
 
 
@@ -98,7 +100,9 @@ class ModelCase:
         self.model, self.X = model, X
 
     def __repr__(self) -> str:
-        return f"MLPClassifier({_describe_model(self.model)}) on X of shape {self.X.shape}"
+        integers = " (integers)" if self.X.dtype.kind in "iu" else ""
+        return (f"MLPClassifier({_describe_model(self.model)}) on X of shape "
+                f"{self.X.shape}{integers}")
 
 
 @st.composite
@@ -113,15 +117,18 @@ def _architecture(draw, n_classes=None, activations=ACTIVATIONS, max_layers=3, m
 
 
 @st.composite
-def model_cases(draw, *, min_rows=1, max_rows=30, n_classes=None, activations=ACTIVATIONS):
+def model_cases(draw, *, min_rows=1, max_rows=30, n_classes=None, activations=ACTIVATIONS,
+                kinds=("normal", "pixels")):
     """`ModelCase`: a random MLP (1-3 hidden layers of 1-20 units) and 1-30 input rows.
 
-    ``n_classes`` is a strategy for the number of classes (default 2..10; 2 is binary).
+    ``n_classes`` is a strategy for the number of classes (default 2..10; 2 is binary);
+    ``kinds`` the kinds of inputs: normal floats, scaled "pixels" in [0, 1], or raw
+    "integers" 0-255.
     """
     model = draw(_architecture(n_classes=n_classes, activations=activations))
     n_rows = draw(st.integers(min_rows, max_rows))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(("normal", "pixels")))
+    kind = draw(st.sampled_from(kinds))
     return ModelCase(model, _inputs(rng, n_rows, model.coefs_[0].shape[0], kind))
 
 
@@ -206,12 +213,13 @@ def _values(draw, size, ties):
 
 
 @st.composite
-def activation_frames(draw, *, min_neurons=1, max_neurons=12, max_labels=4, ties=None):
+def activation_frames(draw, *, min_neurons=1, max_neurons=12, min_labels=1, max_labels=4,
+                      ties=None):
     """A frame like `calculate_activation_matrix`'s: labels (1-4 of 0-9) x neurons 0..n-1,
     ordered by label then neuron, activations from a few dyadic values (many ties).
     ``ties=True`` draws only 0.0 and 1.0."""
     n_neurons = draw(st.integers(min_neurons, max_neurons))
-    labels = sorted(draw(st.lists(st.integers(0, 9), min_size=1, max_size=max_labels,
+    labels = sorted(draw(st.lists(st.integers(0, 9), min_size=min_labels, max_size=max_labels,
                                   unique=True)))
     with_ties = draw(st.booleans()) if ties is None else ties
     return pd.DataFrame({

@@ -68,6 +68,33 @@ def test_all_subsets_empty(student, case):
     check(student, case)
 
 
+def _subset_order(frame, what):
+    """The (true label, predicted label) pairs in order of first appearance in ``frame``."""
+    try:
+        pairs = zip(frame["true_label"].tolist(), frame["predicted_label"].tolist(), strict=True)
+        return list(dict.fromkeys((int(t), int(p)) for t, p in pairs))
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what}: true_label and predicted_label should hold integers"
+                             ) from None
+
+
+@given(case=error_cases(n_present=(2, 3), n_absent=(0, 2)))
+def test_subsets_in_given_order(student, case):
+    """The subsets come in the order of the subsets list, not sorted."""
+    occurring = set(zip(case.y_true.tolist(), case.y_pred.tolist(), strict=True))
+    present = [s for s in case.subsets if s in occurring]
+    if present == sorted(present):  # a sorted order would not tell the two apart
+        case.subsets = case.subsets[::-1]
+    what = f"calculate_activation_matrix_errors(X, y_true, y_pred, nn, {case.subsets})"
+    expected = ref.calculate_activation_matrix_errors(case.X, case.y_true, case.y_pred,
+                                                      case.model, case.subsets)
+    got = expect_columns(errors(student, case.X, case.y_true, case.y_pred, case.model,
+                                case.subsets), expected, what=what, check_dtypes=False)
+    want, have = _subset_order(expected, what), _subset_order(got, what)
+    assert have == want, (f"{what}: the subsets with instances should come in the given "
+                          f"order {want}, got the order {have}")
+
+
 def test_trained_mnist(student):
     """On an MLP (64, 32) trained on MNIST: subsets of 300 test digits, some of them empty."""
     nn, X, y_true, y_pred = trained_subset(300)

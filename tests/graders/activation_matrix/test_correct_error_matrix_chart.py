@@ -13,6 +13,7 @@ import reference.charts as charts
 from course.graders.compare import expect_chart, expect_tooltip
 
 from .cases import error_frames, trained_subset
+from .drivers import changes_to_frame
 
 GRADES = ("neuron_activation_matrix_errors",)
 SENDS = ("filter_activations", "get_top_neurons")
@@ -53,6 +54,15 @@ def test_tooltips(student, frame):
     expect_tooltip(chart(student, frame, 3), what=_what(frame, 3),
                    required=("neuron", "activation"),
                    one_of=[{"subset"}, {"true_label", "predicted_label"}])
+
+
+@given(frame=error_frames(max_neurons=4))
+def test_activations_left_unchanged(student, frame):
+    """The activations frame passed in is left unchanged (the subset column goes on a copy)."""
+    what = _what(frame, 3)
+    change = student._run(changes_to_frame, "neuron_activation_matrix_errors", frame, (3,),
+                          PATCH)
+    assert not change, f"{what} changed the caller's activations frame: {change}"
 
 
 def test_trained_mnist(student):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 import reference.activations as ref
 from course.graders.compare import expect_array
 
-from .cases import model_cases, trained_subset
+from .cases import ACTIVATIONS, model_cases, trained_subset
 
 GRADES = ("get_layer_output",)
 SENDS = ()
@@ -52,6 +52,28 @@ def test_binary_output_layer(student, case):
     got = student.get_layer_output(case.model, case.X, layer)
     expect_array(got, case.model.predict_proba(case.X),
                  what=f"get_layer_output(model, X, {layer}) of a 2-class model", **OUTPUT)
+
+
+@given(case=model_cases(kinds=("integers",)))
+def test_integer_input_gives_floats(student, case):
+    """Integer inputs (raw 0-255 pixels): layer 1 is X as a float array, not integers."""
+    got = student.get_layer_output(case.model, case.X, 1)
+    what = "get_layer_output(model, X, 1) for integer X"
+    arr = expect_array(got, case.X, what=what, rtol=0, atol=0)
+    assert arr.dtype.kind == "f", (
+        f"{what}: expected a float array (as the text asks), got dtype {arr.dtype}")
+
+
+@given(data=st.data())
+def test_every_hidden_activation(student, data):
+    """Each hidden activation (relu, logistic, tanh, identity) is computed as the text says."""
+    for activation in ACTIVATIONS:
+        case = data.draw(model_cases(activations=(activation,), max_rows=10), label=activation)
+        for layer in range(2, case.model.n_layers_):
+            got = student.get_layer_output(case.model, case.X, layer)
+            expect_array(got, ref.get_layer_output(case.model, case.X, layer),
+                         what=f"get_layer_output(model, X, {layer}) with activation "
+                              f"{activation!r}", **HIDDEN)
 
 
 def test_trained_mnist(student):

@@ -95,9 +95,14 @@ def maximization_cases(draw, *, dropout=(0.0, 0.5), train_mode=(True, False),
                             draw(st.sampled_from(PROBS)), draw(st.integers(min_iter, max_iter)))
 
 
-def _loader(X, y, batch_size):
+def _loader(X, y, batch_size, shuffle_seed=None):
+    """Batches in order, or shuffled at every pass by a generator seeded with shuffle_seed."""
+    if shuffle_seed is None:
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
+                                           batch_size=batch_size, shuffle=False)
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
-                                       batch_size=batch_size, shuffle=False)
+                                       batch_size=batch_size, shuffle=True,
+                                       generator=torch.Generator().manual_seed(shuffle_seed))
 
 
 class TrainingCase:
@@ -109,15 +114,17 @@ class TrainingCase:
 
     def __repr__(self) -> str:
         tr, va = self.trainloader, self.validloader
+        order = ("shuffled by its seeded generator" if tr.generator is not None else "in order")
         return (f"{describe_net(self.model)}; {len(tr.dataset)} training samples in batches of "
-                f"{tr.batch_size}, {len(va.dataset)} validation samples in batches of "
+                f"{tr.batch_size} ({order}), {len(va.dataset)} validation samples in batches of "
                 f"{va.batch_size}; epochs={self.epochs}, lr={self.lr}")
 
 
 @st.composite
-def training_cases(draw, *, dropout=(0.0,)):
-    """`TrainingCase`: a `tiny_net`, 8-40 training and 4-16 validation samples (unshuffled
-    loaders, last batch possibly smaller), 1-3 epochs."""
+def training_cases(draw, *, dropout=(0.0,), shuffle=False, min_epochs=1):
+    """`TrainingCase`: a `tiny_net`, 8-40 training and 4-16 validation samples (last batch
+    possibly smaller), ``min_epochs``-3 epochs; the training loader unshuffled, or with ``shuffle``
+    shuffled by its own seeded generator (as the notebook's trainloader)."""
     n_in = draw(st.integers(3, 10))
     model = tiny_net(n_in, draw(st.integers(3, 10)), draw(st.sampled_from(dropout)),
                      draw(st.integers(0, 2**31 - 1)))
@@ -126,9 +133,10 @@ def training_cases(draw, *, dropout=(0.0,)):
         X = torch.randn(n_train + n_val, n_in)
         y = torch.randint(0, 10, (n_train + n_val,))
     batch = draw(st.integers(3, 8))
-    return TrainingCase(model, _loader(X[:n_train], y[:n_train], batch),
+    order = draw(st.integers(0, 2**31 - 1)) if shuffle else None
+    return TrainingCase(model, _loader(X[:n_train], y[:n_train], batch, order),
                         _loader(X[n_train:], y[n_train:], draw(st.integers(2, 8))),
-                        draw(st.integers(1, 3)), draw(st.sampled_from((1e-2, 5e-2))))
+                        draw(st.integers(min_epochs, 3)), draw(st.sampled_from((1e-2, 5e-2))))
 
 
 class AccuracyCase:

@@ -35,6 +35,8 @@ def each_digit(student, net, img0, lr, true_prob, sgd_iter):
     if isinstance(got, (list, tuple)):
         raise AssertionError(f"{what}: expected one tensor, got a {type(got).__name__} of "
                              f"{len(got)} items (torch.stack makes one tensor of them)")
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"{what}: expected one tensor, got {type(got).__name__}")
     images = as_floats(got, what)
     shape = (10, *img0.shape[1:])
     assert images.shape == shape, (
@@ -57,6 +59,16 @@ def test_one_input_per_digit(student, case, image):
     each_digit(student, net, img0, case.lr, case.true_prob, case.sgd_iter)
 
 
+@given(case=maximization_cases(min_iter=1, max_iter=3))
+def test_detached_from_the_graph(student, case):
+    """The stacked images are detached from the graph: the result does not require gradients."""
+    got = student.maximize_each_digit(case.net, case.img0, case.lr, case.true_prob,
+                                      case.sgd_iter, _patch=PATCH)
+    assert isinstance(got, torch.Tensor) and not got.requires_grad, (
+        "maximize_each_digit: the result still requires gradients (it hangs on the graph of "
+        "the ten optimizations); stack opt.input.detach()[0] of each digit")
+
+
 @given(case=maximization_cases(max_iter=10))
 def test_row_k_is_optimized_for_digit_k(student, case):
     """Row k is img0 optimized by trainloop(k, true_prob, sgd_iter), every digit from img0."""
@@ -74,7 +86,7 @@ def test_row_k_is_optimized_for_digit_k(student, case):
 
 
 def test_trained_mnist(student):
-    """Trained MLP, 30 steps toward 0.9 from N(0, 0.01^2): the reference images, digit k on top."""
+    """Trained MLP, 30 steps toward 0.9 from N(0, 0.01^2): row k optimized for digit k, k on top."""
     torch.manual_seed(0)
     img0 = torch.randn(1, 784) * 0.01
     got = each_digit(student, trained_mlp(), img0, 1e-2, 0.9, 30)

@@ -93,7 +93,7 @@ def test_same_function_as_reference(student, n, seed):
 
 
 def test_trained_mnist(student):
-    """With the weights of a trained LeNet-5, 200 test digits get the reference's outputs."""
+    """With the weights of a trained LeNet-5, 200 test digits get the expected outputs."""
     X = as_images(split_tensors()["test"][0][:200])
     reference = trained_lenet()
     weights = [p.detach() for p in reference.parameters()]

@@ -17,6 +17,7 @@ from .cases import (
     expect_close,
     expect_log_probabilities,
     load_by_shape,
+    seeded_mlp,
     split_tensors,
     trained_mlp,
 )
@@ -52,6 +53,25 @@ def _build(ns, seed, dropout, x, train_mode, weights=None):
         out1, out2 = net(x), net(x)
         out_eval = net.eval()(x)
     return {"net": net, "out1": out1, "out2": out2, "eval": out_eval}
+
+
+def _dropout_pass(ns, seed, dropout, x, weights):
+    """In the kernel: MLP(dropout=...) with the given weights, one train-mode pass on x after
+    torch.manual_seed(seed) (the dropout masks come from that seed)."""
+    import torch
+
+    net = ns["MLP"](dropout=dropout)
+    by_shape = {tuple(w.shape): w for w in weights}
+    with torch.no_grad():
+        for param in net.parameters():
+            if tuple(param.shape) not in by_shape:
+                raise ValueError(f"MLP has a parameter of shape {tuple(param.shape)}; "
+                                 f"expected only the shapes {sorted(by_shape)}")
+            param.copy_(by_shape[tuple(param.shape)])
+    net.train()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return net(x)
 
 
 def _inputs(seed, n):
@@ -116,8 +136,26 @@ def test_dropout_only_in_train_mode(student, seed):
                       "mode (the dropout probability must come from the argument)", **TOL)
 
 
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**16), dropout=st.sampled_from((0.2, 0.5)))
+def test_dropout_after_each_hidden_layer(student, n, seed, dropout):
+    """In train mode: nn.Dropout(p=dropout) after each of the 3 hidden ReLUs, and nowhere else."""
+    x = _inputs(seed, n)
+    reference = seeded_mlp(seed, dropout)
+    weights = [p.detach() for p in reference.parameters()]
+    got = student._run(_dropout_pass, seed, dropout, x, weights)
+    reference.train()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        expected = reference(x)
+    # The same masks from the same seed, the same weights: equal up to float rounding.
+    expect_close(got, expected, **TOL,
+                 what=f"MLP(dropout={dropout}) in train mode, with torch.manual_seed({seed}) "
+                      "before the pass, compared with nn.Dropout after each hidden ReLU (and "
+                      "nowhere else)")
+
+
 def test_trained_mnist(student):
-    """With the weights of a trained MLP, 200 test digits get the reference's log-probabilities."""
+    """With the weights of a trained MLP, 200 test digits get the expected log-probabilities."""
     X = split_tensors()["test"][0][:200]
     reference = trained_mlp()
     weights = [p.detach() for p in reference.parameters()]

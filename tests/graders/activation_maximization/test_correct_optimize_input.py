@@ -13,6 +13,7 @@ import copy
 import numpy as np
 import torch
 from hypothesis import given
+from hypothesis import strategies as st
 
 from reference.maximization import Optimize_NN_Input
 
@@ -21,11 +22,12 @@ from .cases import (
     as_floats,
     expect_close,
     maximization_cases,
+    seeded_lenet,
     trained_mlp,
 )
 
 GRADES = ("Optimize_NN_Input",)
-SENDS = ("MLP",)
+SENDS = ("LeNet5", "MLP")
 
 # Float32 arithmetic: an equivalent loss expression (for example (a - b) ** 2 instead of
 # MSELoss) changes the last bits; over 30 Adam steps the paths stay within these bounds.
@@ -41,14 +43,17 @@ def _optimize(ns, net, lr, img0, category, true_prob, sgd_iter):
     import torch
 
     torch.manual_seed(0)
+    start = img0.clone()
     opt = ns["Optimize_NN_Input"](net, lr, img0)
     trainable = [name for name, p in opt.named_parameters() if p.requires_grad]
     opt.trainloop(category, true_prob, sgd_iter)
+    img0_kept = torch.equal(img0, start)
     with torch.no_grad():
         out1, out2 = opt.forward(), opt.forward()
     history = list(opt.loss_during_training)
     kinds = sorted({f"{type(v).__module__}.{type(v).__name__}" for v in history})
     return {"trainable": trainable, "net": net, "input": opt.input, "out1": out1,
+            "img0_kept": img0_kept,
             "out2": out2, "kinds": kinds,
             "losses": [float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
                        for v in history]}
@@ -103,6 +108,15 @@ def test_input_keeps_its_shape_and_moves(student, case):
         "parameter the optimizer updates")
 
 
+@given(case=maximization_cases(min_iter=1, max_iter=5))
+def test_img0_left_alone(student, case):
+    """The caller's img0 is not changed: self.input is a copy of it (img0.clone())."""
+    assert run(student, case)["img0_kept"], (
+        "Optimize_NN_Input: after trainloop, the img0 passed in has changed: "
+        "nn.Parameter(img0) shares img0's memory, so each Adam step overwrote it too; "
+        "make self.input = nn.Parameter(img0.clone())")
+
+
 @given(case=maximization_cases(dropout=(0.5,), train_mode=(True,), max_iter=10))
 def test_dropout_off(student, case):
     """The network is used in eval mode: dropout off, the same input gives the same output."""
@@ -140,6 +154,25 @@ def test_trajectory_matches_reference(student, case):
                       "log(true_prob))^2 before each Adam step on the input, in eval mode")
     expect_close(got["input"], expected.input, **INPUT_TOL,
                  what="Optimize_NN_Input: self.input after trainloop")
+
+
+@given(seed=st.integers(0, 2**16), category=st.integers(0, 9), sgd_iter=st.integers(1, 4))
+def test_image_shaped_input(student, seed, category, sgd_iter):
+    """With a CNN (LeNet-5) and img0 [1, 1, 28, 28]: the input keeps its shape, same path."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        img0 = torch.randn(1, 1, 28, 28) * 0.01
+    case = MaximizationCase(seeded_lenet(seed), img0, 1e-2, category, 0.99, sgd_iter)
+    got = run(student, case)
+    image = as_floats(got["input"], "self.input with LeNet-5")
+    assert image.shape == (1, 1, 28, 28), (
+        "Optimize_NN_Input with LeNet-5: self.input should keep img0's shape (1, 1, 28, 28), "
+        f"got {image.shape}; do not reshape the input")
+    expected = reference(case)
+    expect_close(got["losses"], expected.loss_during_training, **LOSS_TOL,
+                 what="Optimize_NN_Input with LeNet-5: loss_during_training")
+    expect_close(image, expected.input, **INPUT_TOL,
+                 what="Optimize_NN_Input with LeNet-5: self.input after trainloop")
 
 
 def _mnist_case(category, true_prob, sgd_iter):

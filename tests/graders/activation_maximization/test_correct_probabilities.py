@@ -30,7 +30,12 @@ TOL = {"rtol": 1e-5, "atol": 1e-7}
 
 
 def probabilities(student, opt, what):
-    got = as_floats(student.output_probabilities(opt), what)
+    got = student.output_probabilities(opt)
+    if not isinstance(got, np.ndarray):
+        hint = (" (convert with .numpy() under torch.no_grad())"
+                if isinstance(got, torch.Tensor) else "")
+        raise AssertionError(f"{what}: expected a numpy array, got {type(got).__name__}{hint}")
+    got = as_floats(got, what)
     if got.shape != (10,):
         hint = ": take row 0 of the [1, 10] output" if got.shape == (1, 10) else ""
         raise AssertionError(f"{what}: expected a flat array of 10 probabilities (shape (10,)), "
@@ -76,7 +81,7 @@ def test_image_shaped_input(student, seed, category):
 
 
 def test_trained_mnist(student):
-    """Trained MLP steered 30 steps toward P(3) = 0.9: the reference's probabilities, 3 on top."""
+    """Trained MLP steered 30 steps toward P(3) = 0.9: the expected probabilities, 3 on top."""
     torch.manual_seed(0)
     opt = Optimize_NN_Input(trained_mlp(), 1e-2, torch.randn(1, 784) * 0.01)
     before = probabilities(student, opt, "output_probabilities before optimizing")

@@ -62,7 +62,7 @@ def test_finite_map_of_the_right_shape(student, case):
 @FEW
 @given(case=clustered_activations(dead=False))
 def test_separates_like_the_reference(student, case):
-    """The classes separate on the map as well as on the reference's map."""
+    """The classes separate on the map as well as on the course solution's map."""
     what = f"project(activations, perplexity={case.perplexity})"
     got = student_map(student, case.A, what, perplexity=case.perplexity)
     compare_hits(got, case, what)
@@ -160,7 +160,7 @@ def test_starts_from_init(student, case):
 
 
 def test_trained_mnist(student):
-    """The trained MLP's last hidden layer for 300 MNIST digits: as separated as the reference."""
+    """Trained MLP's last hidden layer, 300 MNIST digits: as separated as the course solution."""
     A, y = last_layer()
     what = "project(relu4 activations of 300 test digits)"
     got = student_map(student, A, what)

@@ -57,6 +57,17 @@ def test_either_order_of_the_classes(student, case):
         expect_array(X_sel, X_ref, what=what + ": X_selected", rtol=0, atol=0)
 
 
+@given(case=labelled_cases())
+def test_the_same_class_twice(student, case):
+    """With class_1 == class_2: the rows of that one class, each once, in their order."""
+    for label in (case.class_1, case.class_2):
+        X_sel, y_sel, what = select(student, case.X, case.y, label, label)
+        X_ref, y_ref = ref.select_classes(case.X, case.y, label, label)
+        expect_list(as_floats(y_sel, what, scalar=True).astype(np.int64), y_ref.tolist(),
+                    what=what + ": the labels kept")
+        expect_array(X_sel, X_ref, what=what + ": X_selected", rtol=0, atol=0)
+
+
 def test_trained_mnist(student):
     """On the real MNIST digits (1 vs 8, 3 vs 5): exactly the rows of the two classes, in order."""
     X_train, _, X_test, y_train, _, y_test = split_arrays()
