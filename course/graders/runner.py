@@ -33,9 +33,8 @@ def run(lab: str, connection: str, shared: str, uid: int, *, grade_ids: list[str
     """Run the graders of ``grade_ids`` in a subprocess; return their records."""
     course = Course(root)
     # Each name's own checks run before any file sends its reference into the kernel.
-    files = [str(p) for p in grading_order(
-        [course.grader_file(lab, g) for g in grade_ids if course.grader_file(lab, g).exists()],
-        required=False)]
+    paths = [course.grader_file(lab, g) for g in grade_ids]
+    files = [str(p) for p in grading_order([p for p in paths if p.exists()], required=False)]
     if not files:
         return []
     # Beside the trusted copy of the connection: a folder the sandbox cannot reach.
