@@ -179,11 +179,10 @@ def student_message(error: BaseException) -> str:
     """What a student reads about a failed property: no grader source, no paths (built
     from safe parts, then scrubbed as a last line of defence), whatever was raised."""
     try:
-        text = _describe(error)
-        text += _counterexample(error)
-        if not _counterexample(error) and isinstance(error, BaseExceptionGroup):
-            text += next((_counterexample(e) for e in error.exceptions if _counterexample(e)),
-                         "")
+        example = _counterexample(error)
+        if not example and isinstance(error, BaseExceptionGroup):
+            example = next((e for e in map(_counterexample, error.exceptions) if e), "")
+        text = _describe(error) + example
     except BaseException:  # noqa: BLE001 - never let a message take the run down
         text = GRADER_ERROR.format("an error that could not be described")
     text = scrub(text)
